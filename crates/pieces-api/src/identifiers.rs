@@ -1,0 +1,88 @@
+//! The identifiers WebSocket as a `Stream` of decoded frames.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::{Stream, StreamExt};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+use crate::{ClientError, MAX_FRAME_BYTES, types::StreamedIdentifiers};
+
+/// Frames of `/conversations/stream/identifiers`, decoded.
+///
+/// Yields `Ok(frame)` per text (or binary) frame, `Err` for a frame that does not decode or a
+/// broken connection, and ends when the server closes the socket. Pings are answered by the
+/// underlying WebSocket implementation.
+pub struct IdentifierStream {
+    inner: WebSocketStream<reqwest::Upgraded>,
+    done: bool,
+}
+
+impl std::fmt::Debug for IdentifierStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentifierStream")
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IdentifierStream {
+    pub(crate) async fn new(upgraded: reqwest::Upgraded) -> Self {
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_FRAME_BYTES))
+            .max_frame_size(Some(MAX_FRAME_BYTES));
+        let inner = WebSocketStream::from_raw_socket(upgraded, Role::Client, Some(config)).await;
+        Self { inner, done: false }
+    }
+
+    /// Closes the socket politely.
+    ///
+    /// # Errors
+    /// [`ClientError::WebSocket`] when the close frame cannot be sent.
+    pub async fn close(mut self) -> Result<(), ClientError> {
+        self.done = true;
+        self.inner.close(None).await.map_err(ClientError::from)
+    }
+}
+
+fn decode(bytes: &[u8]) -> Result<StreamedIdentifiers, ClientError> {
+    serde_json::from_slice(bytes).map_err(|source| ClientError::Decode {
+        source,
+        excerpt: String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned(),
+    })
+}
+
+impl Stream for IdentifierStream {
+    type Item = Result<StreamedIdentifiers, ClientError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            if self.done {
+                return Poll::Ready(None);
+            }
+            let message = match self.inner.poll_next_unpin(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => {
+                    self.done = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(e.into())));
+                }
+                Poll::Ready(Some(Ok(message))) => message,
+            };
+            match message {
+                Message::Text(text) => return Poll::Ready(Some(decode(text.as_bytes()))),
+                Message::Binary(bytes) => return Poll::Ready(Some(decode(&bytes))),
+                Message::Close(_) => {
+                    self.done = true;
+                    return Poll::Ready(None);
+                }
+                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+            }
+        }
+    }
+}
