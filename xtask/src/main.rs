@@ -138,7 +138,7 @@ fn generate(root: &Path, target: &Target) -> Result<String> {
         .generate_tokens(&spec)
         .with_context(|| format!("generating from {}", target.spec))?;
     let mut ast: syn::File = syn::parse2(tokens).context("progenitor produced unparsable code")?;
-    open_enum::inject(&mut ast, &open)?;
+    open_enum::inject(&mut ast, &open, &spec)?;
     syn::visit_mut::VisitMut::visit_file_mut(&mut DocLines, &mut ast);
     let pretty = prettyplease::unparse(&ast);
     let header = format!(

@@ -10,6 +10,7 @@ use openapiv3::{OpenAPI, ReferenceOr};
 
 /// One `x-extensible-enum` schema.
 pub struct OpenEnum {
+    /// The name typify gives the schema (PascalCase, e.g. `FlowAssistantAiModel`).
     pub name: String,
     pub description: Option<String>,
     /// `(Rust variant, wire value)` pairs, in spec order.
@@ -40,7 +41,7 @@ pub fn collect(spec: &OpenAPI) -> Vec<OpenEnum> {
             .map(|v| (variant_name(v), v.to_string()))
             .collect();
         out.push(OpenEnum {
-            name: name.clone(),
+            name: heck::ToPascalCase::to_pascal_case(name.as_str()),
             description: schema.schema_data.description.clone(),
             variants,
         });
@@ -143,11 +144,9 @@ fn render(e: &OpenEnum) -> Result<String> {
     Ok(s)
 }
 
-/// Appends the enums to the generated `types` module, where the replacements point.
-pub fn inject(file: &mut syn::File, enums: &[OpenEnum]) -> Result<()> {
-    if enums.is_empty() {
-        return Ok(());
-    }
+/// Appends the enums, and aliases under the spec's own names where typify renamed a schema
+/// (`HTTPValidationError` for `HttpValidationError`), to the generated `types` module.
+pub fn inject(file: &mut syn::File, enums: &[OpenEnum], spec: &OpenAPI) -> Result<()> {
     let types = file
         .items
         .iter_mut()
@@ -160,6 +159,23 @@ pub fn inject(file: &mut syn::File, enums: &[OpenEnum]) -> Result<()> {
         let parsed: syn::File =
             syn::parse_str(&render(e)?).with_context(|| format!("rendering open enum {}", e.name))?;
         types.1.extend(parsed.items);
+    }
+    let names = spec
+        .components
+        .as_ref()
+        .map(|c| c.schemas.keys().cloned().collect::<Vec<_>>())
+        .unwrap_or_default();
+    for spec_name in names {
+        let rust_name = heck::ToPascalCase::to_pascal_case(spec_name.as_str());
+        if rust_name != spec_name && syn::parse_str::<syn::Ident>(&spec_name).is_ok() {
+            let alias = format!(
+                "/// `{spec_name}`, the schema's name in the spec and the official SDKs.\n\
+                 #[allow(non_camel_case_types, clippy::upper_case_acronyms)]\n\
+                 pub type {spec_name} = {rust_name};"
+            );
+            let parsed: syn::File = syn::parse_str(&alias).with_context(|| format!("alias {spec_name}"))?;
+            types.1.extend(parsed.items);
+        }
     }
     Ok(())
 }

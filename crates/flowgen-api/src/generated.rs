@@ -143,7 +143,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Any JSON; `null` on the open-source server.
+    ///Any JSON, including `null` (what the open-source server sends).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
     pub struct SendMessageResult(pub ::serde_json::Value);
@@ -168,6 +168,7 @@ pub mod types {
     pub struct ValidationError {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub ctx: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///The offending input; any JSON, including `null`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub input: ::std::option::Option<::serde_json::Value>,
         pub loc: ::std::vec::Vec<ValidationErrorLocInner>,
@@ -1244,6 +1245,9 @@ pub mod types {
             ::std::string::String::deserialize(deserializer).map(Self::from)
         }
     }
+    /// `HTTPValidationError`, the schema's name in the spec and the official SDKs.
+    #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+    pub type HTTPValidationError = HttpValidationError;
 }
 #[derive(Clone, Debug)]
 /// Client for FlowGen Chats API

@@ -8,45 +8,11 @@ use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_pa
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///The AI model to use. FlowHunt replaces these values between releases; a value the server does not know is rejected with 422 `type: enum`. Omit the field unless the user asks.
-    #[derive(
-        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
-    )]
-    #[serde(transparent)]
-    pub struct FlowAssistantAiModel(pub ::std::string::String);
-    impl ::std::ops::Deref for FlowAssistantAiModel {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<FlowAssistantAiModel> for ::std::string::String {
-        fn from(value: FlowAssistantAiModel) -> Self {
-            value.0
-        }
-    }
-    impl ::std::convert::From<::std::string::String> for FlowAssistantAiModel {
-        fn from(value: ::std::string::String) -> Self {
-            Self(value)
-        }
-    }
-    impl ::std::fmt::Display for FlowAssistantAiModel {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            self.0.fmt(f)
-        }
-    }
-    impl ::std::str::FromStr for FlowAssistantAiModel {
-        type Err = ::std::convert::Infallible;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            Ok(Self(value.to_string()))
-        }
-    }
     ///`FlowAssistantInvokeRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FlowAssistantInvokeRequest {
-        ///The AI model to use
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub ai_model: ::std::option::Option<FlowAssistantAiModel>,
+        pub ai_model: ::std::option::Option<crate::types::FlowAssistantAiModel>,
         ///The message of the user
         pub message: ::std::string::String,
     }
@@ -229,11 +195,25 @@ pub mod types {
         ///Markdown text.
         pub message: ::std::string::String,
         pub message_id: ::std::string::String,
+        ///The human agent who sent the message, if any.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sender: ::std::option::Option<HumanAgentSender>,
+        pub sender: ::std::option::Option<FlowSessionMessageMetadataSender>,
     }
     impl FlowSessionMessageMetadata {
         pub fn builder() -> builder::FlowSessionMessageMetadata {
+            Default::default()
+        }
+    }
+    ///The human agent who sent the message, if any.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct FlowSessionMessageMetadataSender {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sender_avatar: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sender_name: ::std::option::Option<::std::string::String>,
+    }
+    impl FlowSessionMessageMetadataSender {
+        pub fn builder() -> builder::FlowSessionMessageMetadataSender {
             Default::default()
         }
     }
@@ -326,19 +306,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`HumanAgentSender`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct HumanAgentSender {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sender_avatar: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sender_name: ::std::option::Option<::std::string::String>,
-    }
-    impl HumanAgentSender {
-        pub fn builder() -> builder::HumanAgentSender {
-            Default::default()
-        }
-    }
     ///Metadata of system `message` events (and, when present, of `failed` events).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SystemMessageMetadata {
@@ -367,7 +334,7 @@ pub mod types {
     pub struct ValidationError {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub ctx: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        ///The offending input; any JSON.
+        ///The offending input; any JSON, including `null`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub input: ::std::option::Option<::serde_json::Value>,
         pub loc: ::std::vec::Vec<ValidationErrorLocInner>,
@@ -406,7 +373,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct FlowAssistantInvokeRequest {
             ai_model: ::std::result::Result<
-                ::std::option::Option<super::FlowAssistantAiModel>,
+                ::std::option::Option<crate::types::FlowAssistantAiModel>,
                 ::std::string::String,
             >,
             message: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -422,7 +389,7 @@ pub mod types {
         impl FlowAssistantInvokeRequest {
             pub fn ai_model<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FlowAssistantAiModel>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::types::FlowAssistantAiModel>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.ai_model = value
@@ -1361,8 +1328,10 @@ pub mod types {
         pub struct FlowSessionMessageMetadata {
             message: ::std::result::Result<::std::string::String, ::std::string::String>,
             message_id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            sender:
-                ::std::result::Result<::std::option::Option<super::HumanAgentSender>, ::std::string::String>,
+            sender: ::std::result::Result<
+                ::std::option::Option<super::FlowSessionMessageMetadataSender>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for FlowSessionMessageMetadata {
             fn default() -> Self {
@@ -1396,7 +1365,7 @@ pub mod types {
             }
             pub fn sender<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::HumanAgentSender>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::FlowSessionMessageMetadataSender>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.sender = value
@@ -1423,6 +1392,62 @@ pub mod types {
                     message: Ok(value.message),
                     message_id: Ok(value.message_id),
                     sender: Ok(value.sender),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FlowSessionMessageMetadataSender {
+            sender_avatar:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            sender_name:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for FlowSessionMessageMetadataSender {
+            fn default() -> Self {
+                Self {
+                    sender_avatar: Ok(Default::default()),
+                    sender_name: Ok(Default::default()),
+                }
+            }
+        }
+        impl FlowSessionMessageMetadataSender {
+            pub fn sender_avatar<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sender_avatar = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for sender_avatar: {e}"));
+                self
+            }
+            pub fn sender_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sender_name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for sender_name: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FlowSessionMessageMetadataSender> for super::FlowSessionMessageMetadataSender {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FlowSessionMessageMetadataSender,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    sender_avatar: value.sender_avatar?,
+                    sender_name: value.sender_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FlowSessionMessageMetadataSender> for FlowSessionMessageMetadataSender {
+            fn from(value: super::FlowSessionMessageMetadataSender) -> Self {
+                Self {
+                    sender_avatar: Ok(value.sender_avatar),
+                    sender_name: Ok(value.sender_name),
                 }
             }
         }
@@ -1869,62 +1894,6 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
-        pub struct HumanAgentSender {
-            sender_avatar:
-                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
-            sender_name:
-                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
-        }
-        impl ::std::default::Default for HumanAgentSender {
-            fn default() -> Self {
-                Self {
-                    sender_avatar: Ok(Default::default()),
-                    sender_name: Ok(Default::default()),
-                }
-            }
-        }
-        impl HumanAgentSender {
-            pub fn sender_avatar<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.sender_avatar = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for sender_avatar: {e}"));
-                self
-            }
-            pub fn sender_name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.sender_name = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for sender_name: {e}"));
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<HumanAgentSender> for super::HumanAgentSender {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: HumanAgentSender,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    sender_avatar: value.sender_avatar?,
-                    sender_name: value.sender_name?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::HumanAgentSender> for HumanAgentSender {
-            fn from(value: super::HumanAgentSender) -> Self {
-                Self {
-                    sender_avatar: Ok(value.sender_avatar),
-                    sender_name: Ok(value.sender_name),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
         pub struct SystemMessageMetadata {
             message: ::std::result::Result<::std::string::String, ::std::string::String>,
             message_id: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -2173,7 +2142,7 @@ pub mod types {
     /// and is sent back unchanged.
     #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
     #[non_exhaustive]
-    pub enum FlowAssistantAIModel {
+    pub enum FlowAssistantAiModel {
         /// `Claude Sonnet 4.6`
         ClaudeSonnet46,
         /// `GPT4.1`
@@ -2185,7 +2154,7 @@ pub mod types {
         /// A value this crate does not know yet, kept verbatim.
         Unknown(::std::string::String),
     }
-    impl FlowAssistantAIModel {
+    impl FlowAssistantAiModel {
         /// Every value known to this crate, in the spec's order.
         pub const KNOWN: &'static [&'static str] = &["Claude Sonnet 4.6", "GPT4.1", "O4 Mini", "O3 Mini"];
         /// The wire value.
@@ -2203,7 +2172,7 @@ pub mod types {
             !matches!(self, Self::Unknown(_))
         }
     }
-    impl ::std::convert::From<&str> for FlowAssistantAIModel {
+    impl ::std::convert::From<&str> for FlowAssistantAiModel {
         fn from(value: &str) -> Self {
             match value {
                 "Claude Sonnet 4.6" => Self::ClaudeSonnet46,
@@ -2214,7 +2183,7 @@ pub mod types {
             }
         }
     }
-    impl ::std::convert::From<::std::string::String> for FlowAssistantAIModel {
+    impl ::std::convert::From<::std::string::String> for FlowAssistantAiModel {
         fn from(value: ::std::string::String) -> Self {
             match Self::from(value.as_str()) {
                 Self::Unknown(_) => Self::Unknown(value),
@@ -2222,23 +2191,23 @@ pub mod types {
             }
         }
     }
-    impl ::std::str::FromStr for FlowAssistantAIModel {
+    impl ::std::str::FromStr for FlowAssistantAiModel {
         type Err = ::std::convert::Infallible;
         fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
             Ok(Self::from(value))
         }
     }
-    impl ::std::fmt::Display for FlowAssistantAIModel {
+    impl ::std::fmt::Display for FlowAssistantAiModel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.write_str(self.as_str())
         }
     }
-    impl ::serde::Serialize for FlowAssistantAIModel {
+    impl ::serde::Serialize for FlowAssistantAiModel {
         fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
             serializer.serialize_str(self.as_str())
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for FlowAssistantAIModel {
+    impl<'de> ::serde::Deserialize<'de> for FlowAssistantAiModel {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
@@ -2526,6 +2495,15 @@ pub mod types {
             ::std::string::String::deserialize(deserializer).map(Self::from)
         }
     }
+    /// `FlowAssistantAIModel`, the schema's name in the spec and the official SDKs.
+    #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+    pub type FlowAssistantAIModel = FlowAssistantAiModel;
+    /// `HTTPValidationError`, the schema's name in the spec and the official SDKs.
+    #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+    pub type HTTPValidationError = HttpValidationError;
+    /// `FlowSessionHITLApprovalMetadata`, the schema's name in the spec and the official SDKs.
+    #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+    pub type FlowSessionHITLApprovalMetadata = FlowSessionHitlApprovalMetadata;
 }
 #[derive(Clone, Debug)]
 /// Client for FlowHunt Flow Assistant V3 API
