@@ -280,42 +280,6 @@ impl Captured {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nullable_becomes_or_null() {
-        let converted = convert(&json!({"type": "string", "nullable": true, "x-extensible-enum": ["a"]}));
-        assert_eq!(
-            converted,
-            json!({"anyOf": [{"type": "string"}, {"type": "null"}]})
-        );
-        assert_eq!(
-            convert(&json!({"nullable": true, "description": "any"})),
-            json!({"description": "any"})
-        );
-    }
-
-    #[test]
-    fn validation_reports_violations() {
-        let spec = Spec::load("flowhunt");
-        assert!(
-            spec.validate_request("invoke_v3_flow_assistant_response", &json!({"message": "hi"}))
-                .is_ok()
-        );
-        let errors = spec
-            .validate_request("invoke_v3_flow_assistant_response", &json!({"ai_model": 3}))
-            .unwrap_err();
-        assert!(errors.len() >= 2, "{errors:?}");
-        let bad_uuid = json!({"context_flow_id": "not-a-uuid"});
-        assert!(
-            spec.validate_request("create_v3_flow_assistant_session", &bad_uuid)
-                .is_err()
-        );
-    }
-}
-
 /// What a mocked operation answers.
 pub enum Reply {
     /// `application/json` with this body.
@@ -400,5 +364,41 @@ pub async fn undeclared<E: std::fmt::Debug>(err: progenitor_client::Error<E>) ->
             (status, response.text().await.unwrap_or_default())
         }
         other => panic!("expected an undeclared (raw) response, got {other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nullable_becomes_or_null() {
+        let converted = convert(&json!({"type": "string", "nullable": true, "x-extensible-enum": ["a"]}));
+        assert_eq!(
+            converted,
+            json!({"anyOf": [{"type": "string"}, {"type": "null"}]})
+        );
+        assert_eq!(
+            convert(&json!({"nullable": true, "description": "any"})),
+            json!({"description": "any"})
+        );
+    }
+
+    #[test]
+    fn validation_reports_violations() {
+        let spec = Spec::load("flowhunt");
+        assert!(
+            spec.validate_request("invoke_v3_flow_assistant_response", &json!({"message": "hi"}))
+                .is_ok()
+        );
+        let errors = spec
+            .validate_request("invoke_v3_flow_assistant_response", &json!({"ai_model": 3}))
+            .unwrap_err();
+        assert!(errors.len() >= 2, "{errors:?}");
+        let bad_uuid = json!({"context_flow_id": "not-a-uuid"});
+        assert!(
+            spec.validate_request("create_v3_flow_assistant_session", &bad_uuid)
+                .is_err()
+        );
     }
 }

@@ -379,6 +379,7 @@ async fn conversations_snapshot() {
 }
 
 /// Starts a one-connection WebSocket server that sends `frames` and closes.
+#[allow(clippy::result_large_err)] // the handshake callback signature is tungstenite's
 async fn ws_server(frames: Vec<Message>) -> (String, tokio::task::JoinHandle<String>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
