@@ -1,0 +1,105 @@
+//! What a sandbox run looks like: keys, FlowGen contract, timing and injected faults.
+
+use std::time::Duration;
+
+/// Which FlowGen contract the sandbox serves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FlowgenContract {
+    /// The public guide: `{"message"}` bodies, sends answer at once, history and delete exist,
+    /// statuses ready / running / wait_for_human_input / completed / error.
+    #[default]
+    Documented,
+    /// The open-source server: Message-record bodies, a send blocks until the run ends and
+    /// answers `null`, history and delete answer 405, statuses "" / running /
+    /// wait_for_human_input / completed / failed / aborted, `/abort` exists.
+    OpenSource,
+}
+
+/// How fast scripted replies unfold.
+///
+/// Each reply is a sequence of steps (FlowHunt events, FlowGen status changes); step `n` becomes
+/// visible `n * step` after the request that started it, measured on tokio's clock, so tests
+/// under paused time are deterministic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// Delay between two steps of a reply.
+    pub step: Duration,
+}
+
+impl Timing {
+    /// Every step is visible at once (the default; for tests).
+    pub fn instant() -> Self {
+        Self { step: Duration::ZERO }
+    }
+
+    /// Steps `step` apart (the demo uses a few hundred milliseconds).
+    pub fn realtime(step: Duration) -> Self {
+        Self { step }
+    }
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self::instant()
+    }
+}
+
+/// Faults injected into responses; all off by default. Probabilities are in `0.0..=1.0` and
+/// drawn from the sandbox's seeded RNG, so a failing run replays with the same seed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Faults {
+    /// Added before every response.
+    pub latency: Duration,
+    /// Chance of a 429 with `Retry-After: retry_after_secs`.
+    pub rate_429: f64,
+    /// The `Retry-After` seconds of injected 429s.
+    pub retry_after_secs: u64,
+    /// Chance of a 503.
+    pub rate_5xx: f64,
+    /// Chance of a connection dropped mid-response (headers sent, body broken).
+    pub rate_drop: f64,
+    /// FlowHunt polls include the event at `from_timestamp` again (an inclusive boundary), and
+    /// consecutive events share a millisecond: clients must de-duplicate by `event_id`.
+    pub duplicate_boundary: bool,
+    /// Close each identifiers WebSocket abruptly after this many frames.
+    pub ws_drop_after: Option<usize>,
+    /// Limit the random faults to these operationIds (all operations when empty).
+    pub operations: Vec<String>,
+}
+
+impl Faults {
+    /// Whether the random faults apply to `operation`.
+    pub fn applies_to(&self, operation: &str) -> bool {
+        self.operations.is_empty() || self.operations.iter().any(|o| o == operation)
+    }
+}
+
+/// Everything that configures a sandbox.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// FlowGen keys accepted in `X-API-KEY`.
+    pub api_keys: Vec<String>,
+    /// The FlowGen contract served.
+    pub flowgen_contract: FlowgenContract,
+    /// How fast replies unfold.
+    pub timing: Timing,
+    /// Injected faults.
+    pub faults: Faults,
+    /// Seed of the RNG behind ids and faults.
+    pub seed: u64,
+}
+
+/// The FlowGen key a default sandbox accepts.
+pub const DEFAULT_API_KEY: &str = "fg_sandbox_key";
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            api_keys: vec![DEFAULT_API_KEY.to_string()],
+            flowgen_contract: FlowgenContract::default(),
+            timing: Timing::default(),
+            faults: Faults::default(),
+            seed: 0x5eed,
+        }
+    }
+}

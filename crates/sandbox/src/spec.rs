@@ -1,0 +1,200 @@
+//! The specs as request validators.
+//!
+//! OpenAPI 3.0's schema dialect is converted to JSON Schema 2020-12 ([`to_json_schema`]:
+//! `nullable: true` becomes "or null", `x-*` keys are dropped) and the whole converted document is
+//! each validator's root, so `$ref`s resolve as in the spec. The sandbox rejects invalid request
+//! bodies with the FastAPI/pydantic-shaped 422 the real FlowHunt and FlowGen servers send; the
+//! contract tests reuse the conversion.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+/// The three specs, embedded at build time from the workspace's `specs/`.
+pub const EMBEDDED: [(&str, &str); 3] = [
+    ("flowhunt", include_str!("../../../specs/flowhunt.yaml")),
+    ("pieces", include_str!("../../../specs/pieces.yaml")),
+    ("flowgen", include_str!("../../../specs/flowgen.yaml")),
+];
+
+/// Converts an OpenAPI 3.0 document (or schema) to JSON Schema 2020-12, recursively.
+pub fn to_json_schema(value: &Value) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(items.iter().map(to_json_schema).collect()),
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (k, v) in map {
+                if k == "nullable" || k.starts_with("x-") {
+                    continue;
+                }
+                out.insert(k.clone(), to_json_schema(v));
+            }
+            let nullable = map.get("nullable").and_then(Value::as_bool).unwrap_or(false);
+            let typed = ["type", "$ref", "allOf", "anyOf", "oneOf", "properties"]
+                .iter()
+                .any(|k| out.contains_key(*k));
+            if nullable && typed {
+                json!({"anyOf": [Value::Object(out), {"type": "null"}]})
+            } else {
+                Value::Object(out)
+            }
+        }
+        other => other.clone(),
+    }
+}
+
+/// Compiles a validator for the schema at `pointer` (a JSON pointer) inside a converted document.
+///
+/// # Errors
+/// The validator's message when the schema does not compile.
+pub fn compile(converted: &Value, pointer: &str) -> Result<jsonschema::Validator, String> {
+    let mut root = converted.clone();
+    if let Some(obj) = root.as_object_mut() {
+        // A URI fragment may not hold `{` or `}` (path templates): percent-encode them.
+        let fragment = pointer
+            .replace('%', "%25")
+            .replace('{', "%7B")
+            .replace('}', "%7D");
+        obj.insert("$ref".into(), Value::String(format!("#{fragment}")));
+        obj.insert(
+            "$schema".into(),
+            Value::String("https://json-schema.org/draft/2020-12/schema".into()),
+        );
+    }
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&root)
+        .map_err(|e| e.to_string())
+}
+
+/// Request-body validators for every operation of the embedded specs, by operationId.
+pub struct RequestValidators {
+    by_operation: HashMap<String, jsonschema::Validator>,
+}
+
+impl std::fmt::Debug for RequestValidators {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestValidators")
+            .field("operations", &self.by_operation.len())
+            .finish()
+    }
+}
+
+impl RequestValidators {
+    /// Compiles the validators of every JSON request body in the embedded specs.
+    ///
+    /// # Errors
+    /// A message naming the spec when one does not parse or a schema does not compile.
+    pub fn embedded() -> Result<Self, String> {
+        let mut by_operation = HashMap::new();
+        for (name, text) in EMBEDDED {
+            let raw: Value = serde_norway::from_str(text).map_err(|e| format!("spec {name}: {e}"))?;
+            let converted = to_json_schema(&raw);
+            let Some(paths) = raw["paths"].as_object() else {
+                continue;
+            };
+            for (path, item) in paths {
+                let Some(item) = item.as_object() else { continue };
+                for (method, op) in item {
+                    let (Some(id), Some(_)) = (
+                        op.get("operationId").and_then(Value::as_str),
+                        op.pointer("/requestBody/content/application~1json/schema"),
+                    ) else {
+                        continue;
+                    };
+                    let escaped = path.replace('~', "~0").replace('/', "~1");
+                    let pointer =
+                        format!("/paths/{escaped}/{method}/requestBody/content/application~1json/schema");
+                    by_operation.insert(
+                        id.to_string(),
+                        compile(&converted, &pointer).map_err(|e| format!("{name} {id}: {e}"))?,
+                    );
+                }
+            }
+        }
+        Ok(Self { by_operation })
+    }
+
+    /// Validates a request body; on failure returns FastAPI's 422 body (`{"detail": [...]}`).
+    ///
+    /// An operation without a JSON body accepts anything.
+    pub fn check(&self, operation: &str, body: &Value) -> Result<(), Value> {
+        let Some(validator) = self.by_operation.get(operation) else {
+            return Ok(());
+        };
+        let detail: Vec<Value> = validator
+            .iter_errors(body)
+            .map(|e| pydantic_error(&e, body))
+            .collect();
+        if detail.is_empty() {
+            Ok(())
+        } else {
+            Err(json!({ "detail": detail }))
+        }
+    }
+}
+
+/// One pydantic-2 style error item for a JSON Schema violation.
+fn pydantic_error(error: &jsonschema::ValidationError<'_>, body: &Value) -> Value {
+    let mut loc = vec![json!("body")];
+    for segment in error
+        .instance_path()
+        .as_str()
+        .split('/')
+        .filter(|s| !s.is_empty())
+    {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        loc.push(
+            segment
+                .parse::<u64>()
+                .map(Value::from)
+                .unwrap_or(Value::String(segment)),
+        );
+    }
+    let message = error.to_string();
+    let (kind, msg) = if let jsonschema::error::ValidationErrorKind::Required { property } = error.kind() {
+        if let Some(name) = property.as_str() {
+            loc.push(json!(name));
+        }
+        ("missing", "Field required".to_string())
+    } else if message.contains("is not of type") {
+        ("type_error", message)
+    } else {
+        ("value_error", message)
+    };
+    let pointer = error.instance_path().as_str().to_string();
+    let input = body.pointer(&pointer).cloned().unwrap_or(Value::Null);
+    json!({"type": kind, "loc": loc, "msg": msg, "input": input})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_bodies_get_fastapi_422s() {
+        let validators = RequestValidators::embedded().unwrap();
+        assert!(
+            validators
+                .check("invoke_v3_flow_assistant_response", &json!({"message": "hi"}))
+                .is_ok()
+        );
+        let err = validators
+            .check(
+                "invoke_v3_flow_assistant_response",
+                &json!({"ai_model": "GPT4.1"}),
+            )
+            .unwrap_err();
+        assert_eq!(err["detail"][0]["type"], "missing");
+        assert_eq!(err["detail"][0]["loc"], json!(["body", "message"]));
+        assert_eq!(err["detail"][0]["msg"], "Field required");
+        let err = validators
+            .check("create_chat", &json!({"name": 3, "from_type": "flow"}))
+            .unwrap_err();
+        assert_eq!(err["detail"][0]["loc"], json!(["body", "name"]));
+        assert!(
+            validators.check("list_chats", &Value::Null).is_ok(),
+            "no body, nothing to check"
+        );
+    }
+}
