@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
@@ -49,32 +49,6 @@ fn escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
-/// Converts the OpenAPI 3.0 schema dialect to JSON Schema 2020-12, recursively.
-fn convert(value: &Value) -> Value {
-    match value {
-        Value::Array(items) => Value::Array(items.iter().map(convert).collect()),
-        Value::Object(map) => {
-            let mut out = Map::new();
-            for (k, v) in map {
-                if k == "nullable" || k.starts_with("x-") {
-                    continue;
-                }
-                out.insert(k.clone(), convert(v));
-            }
-            let nullable = map.get("nullable").and_then(Value::as_bool).unwrap_or(false);
-            let typed = ["type", "$ref", "allOf", "anyOf", "oneOf", "properties"]
-                .iter()
-                .any(|k| out.contains_key(*k));
-            if nullable && typed {
-                json!({"anyOf": [Value::Object(out), {"type": "null"}]})
-            } else {
-                Value::Object(out)
-            }
-        }
-        other => other.clone(),
-    }
-}
-
 impl Spec {
     /// Loads `specs/<name>.yaml`.
     pub fn load(name: &str) -> Self {
@@ -83,7 +57,7 @@ impl Spec {
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         let raw: Value =
             serde_norway::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
-        let converted = convert(&raw);
+        let converted = assistants_sandbox::spec::to_json_schema(&raw);
         Self {
             name: name.to_string(),
             raw,
@@ -206,22 +180,7 @@ impl Spec {
     /// # Errors
     /// One message per violation, with its instance path.
     pub fn validate_at(&self, pointer: &str, instance: &Value) -> Result<(), Vec<String>> {
-        let mut root = self.converted.clone();
-        if let Some(obj) = root.as_object_mut() {
-            // A URI fragment may not hold `{` or `}` (path templates): percent-encode them.
-            let fragment = pointer
-                .replace('%', "%25")
-                .replace('{', "%7B")
-                .replace('}', "%7D");
-            obj.insert("$ref".into(), Value::String(format!("#{fragment}")));
-            obj.insert(
-                "$schema".into(),
-                Value::String("https://json-schema.org/draft/2020-12/schema".into()),
-            );
-        }
-        let validator = jsonschema::options()
-            .should_validate_formats(true)
-            .build(&root)
+        let validator = assistants_sandbox::spec::compile(&self.converted, pointer)
             .unwrap_or_else(|e| panic!("{}: schema at {pointer} does not compile: {e}", self.name));
         let errors: Vec<String> = validator
             .iter_errors(instance)
@@ -370,16 +329,19 @@ pub async fn undeclared<E: std::fmt::Debug>(err: progenitor_client::Error<E>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn nullable_becomes_or_null() {
-        let converted = convert(&json!({"type": "string", "nullable": true, "x-extensible-enum": ["a"]}));
+        let converted = assistants_sandbox::spec::to_json_schema(
+            &json!({"type": "string", "nullable": true, "x-extensible-enum": ["a"]}),
+        );
         assert_eq!(
             converted,
             json!({"anyOf": [{"type": "string"}, {"type": "null"}]})
         );
         assert_eq!(
-            convert(&json!({"nullable": true, "description": "any"})),
+            assistants_sandbox::spec::to_json_schema(&json!({"nullable": true, "description": "any"})),
             json!({"description": "any"})
         );
     }
