@@ -1,0 +1,430 @@
+//! FlowHunt: sessions, and `ask` as a stream of typed events ending in an [`Outcome`].
+//!
+//! FlowHunt has no "done" flag: an invocation's events are polled after a timestamp and the
+//! end is recognised by `action_type`. The stream here polls from the invocation's timestamp
+//! with a 1 ms overlap (so events sharing the boundary millisecond are never missed, whether
+//! the server's boundary is inclusive or not), drops events already seen by `event_id`, orders
+//! each batch by timestamp, never moves its cursor backwards, and ignores AI messages older
+//! than the invocation (such as a welcome message).
+
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use flowhunt_api::types::{self, FlowEventActionType, FlowSessionEvent, MessageType};
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Settings, check_id, check_message};
+use crate::error::{Error, Service, from_generated};
+use crate::outcome::{Outcome, Role, TurnMessage};
+use crate::poll::Pacer;
+use crate::retry::{Idempotency, with_retry};
+
+/// A boxed stream of results, as every streaming method returns.
+pub type EventStream<T> = std::pin::Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>;
+
+/// FlowHunt's handle: creates sessions and opens existing ones.
+#[derive(Clone, Debug)]
+pub struct FlowHunt {
+    api: flowhunt_api::Client,
+    workspace_id: Option<String>,
+    settings: Arc<Settings>,
+}
+
+/// One assistant session.
+#[derive(Clone, Debug)]
+pub struct Session {
+    api: flowhunt_api::Client,
+    id: String,
+    settings: Arc<Settings>,
+}
+
+/// Where an `ask` stream stands; serialise it to resume after a restart with nothing lost and
+/// nothing repeated ([`Session::resume`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The session.
+    pub session_id: String,
+    /// Everything before this epoch-ms timestamp has been delivered.
+    pub from_timestamp: u64,
+    /// Ids of the delivered events at exactly `from_timestamp`.
+    pub seen_at_boundary: BTreeSet<String>,
+    /// AI messages before this timestamp belong to earlier turns (`None`: not known yet).
+    pub invocation_timestamp: Option<u64>,
+    /// The user's message, to recognise its echo when the invocation's timestamp is unknown.
+    pub message: String,
+}
+
+/// An item of an `ask` stream.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AskEvent {
+    /// An event of the invocation (progress, tool calls, messages...), once, in order.
+    Event {
+        /// The event as FlowHunt sent it.
+        event: Box<FlowSessionEvent>,
+        /// The cursor after this event.
+        cursor: Cursor,
+    },
+    /// The invocation ended; the stream ends after this.
+    Done {
+        /// How it ended.
+        outcome: Outcome,
+        /// The cursor at the end.
+        cursor: Cursor,
+    },
+}
+
+impl FlowHunt {
+    /// A handle over a generated client.
+    pub fn new(api: flowhunt_api::Client, workspace_id: Option<String>, settings: Settings) -> Self {
+        Self {
+            api,
+            workspace_id,
+            settings: Arc::new(settings),
+        }
+    }
+
+    /// Creates a session in the configured workspace.
+    ///
+    /// # Errors
+    /// [`Error::Config`] without a workspace id; API and transport errors otherwise.
+    pub async fn create_session(&self) -> Result<Session, Error> {
+        self.create_session_with(types::FlowAssistantSessionCreateRequest::default())
+            .await
+    }
+
+    /// Creates a session with explicit options (a context flow, a welcome message).
+    ///
+    /// # Errors
+    /// As [`FlowHunt::create_session`].
+    pub async fn create_session_with(
+        &self,
+        request: types::FlowAssistantSessionCreateRequest,
+    ) -> Result<Session, Error> {
+        let workspace = self
+            .workspace_id
+            .clone()
+            .ok_or_else(|| crate::config::missing("FLOWHUNT_WORKSPACE_ID", "--workspace"))?;
+        let max = self.settings.max_body_bytes;
+        let created = crate::poll::within(
+            self.settings.timeout,
+            with_retry(
+                &self.settings.retry,
+                Idempotency::NonIdempotent,
+                "create_v3_flow_assistant_session",
+                || {
+                    let request = request.clone();
+                    let workspace = workspace.clone();
+                    async move {
+                        let call = self
+                            .api
+                            .create_v3_flow_assistant_session()
+                            .workspace_id(workspace)
+                            .body(request)
+                            .send();
+                        match call.await {
+                            Ok(response) => Ok(response.into_inner()),
+                            Err(e) => Err(from_generated(Service::FlowHunt, e, max).await),
+                        }
+                    }
+                },
+            ),
+        )
+        .await?;
+        Ok(self.session(created.session_id))
+    }
+
+    /// Opens an existing session by id.
+    pub fn session(&self, id: impl Into<String>) -> Session {
+        Session {
+            api: self.api.clone(),
+            id: id.into(),
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+impl Session {
+    /// The session's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Invokes the assistant with `message` and streams this invocation's events until it ends.
+    ///
+    /// The invoke is never sent twice unless the first attempt provably never left. The
+    /// configured deadline covers the whole stream and cancels a request in flight.
+    pub fn ask(&self, message: impl Into<String>) -> EventStream<AskEvent> {
+        let message = message.into();
+        let cursor = Cursor {
+            session_id: self.id.clone(),
+            from_timestamp: 0,
+            seen_at_boundary: BTreeSet::new(),
+            invocation_timestamp: None,
+            message: message.clone(),
+        };
+        self.stream(cursor, Some(message))
+    }
+
+    /// Continues a stream from a saved cursor (after a restart): polls only, never invokes.
+    pub fn resume(&self, cursor: Cursor) -> EventStream<AskEvent> {
+        self.stream(cursor, None)
+    }
+
+    /// Asks and waits for the outcome.
+    ///
+    /// # Errors
+    /// The first error of the stream, or [`Error::Deadline`].
+    pub async fn ask_once(&self, message: impl Into<String>) -> Result<Outcome, Error> {
+        use futures::StreamExt;
+        let mut stream = self.ask(message);
+        while let Some(item) = stream.next().await {
+            if let AskEvent::Done { outcome, .. } = item? {
+                return Ok(outcome);
+            }
+        }
+        Err(Error::Failed {
+            service: Service::FlowHunt,
+            message: "the event stream ended without an outcome".into(),
+        })
+    }
+
+    fn stream(&self, cursor: Cursor, invoke: Option<String>) -> EventStream<AskEvent> {
+        let state = AskState {
+            api: self.api.clone(),
+            settings: self.settings.clone(),
+            pacer: self.settings.poll.pacer(),
+            deadline: self
+                .settings
+                .timeout
+                .map(|t| (tokio::time::Instant::now() + t, t)),
+            cursor,
+            invoke,
+            queue: VecDeque::new(),
+            messages: Vec::new(),
+            news: true,
+            done: false,
+        };
+        Box::pin(futures::stream::unfold(state, |mut state| async move {
+            let item = state.next().await?;
+            Some((item, state))
+        }))
+    }
+}
+
+struct AskState {
+    api: flowhunt_api::Client,
+    settings: Arc<Settings>,
+    pacer: Pacer,
+    deadline: Option<(tokio::time::Instant, std::time::Duration)>,
+    cursor: Cursor,
+    invoke: Option<String>,
+    queue: VecDeque<Result<AskEvent, Error>>,
+    messages: Vec<TurnMessage>,
+    news: bool,
+    done: bool,
+}
+
+fn timestamp(event: &FlowSessionEvent) -> u64 {
+    event.created_at_timestamp.trim().parse().unwrap_or(0)
+}
+
+fn text_of(event: &FlowSessionEvent, field: &str) -> Option<String> {
+    event.metadata.as_ref()?.get(field)?.as_str().map(str::to_string)
+}
+
+impl AskState {
+    async fn next(&mut self) -> Option<Result<AskEvent, Error>> {
+        loop {
+            if let Some(item) = self.queue.pop_front() {
+                return Some(item);
+            }
+            if self.done {
+                return None;
+            }
+            let deadline = self.deadline;
+            let step = self.step();
+            let result = match deadline {
+                Some((at, limit)) => match tokio::time::timeout_at(at, step).await {
+                    Ok(result) => result,
+                    Err(_) => Err(Error::Deadline {
+                        limit,
+                        elapsed: limit,
+                    }),
+                },
+                None => step.await,
+            };
+            if let Err(error) = result {
+                self.done = true;
+                return Some(Err(error));
+            }
+        }
+    }
+
+    /// One request: the invoke first, then polls paced by the poll policy.
+    fn step(&mut self) -> impl Future<Output = Result<(), Error>> + Send + '_ {
+        async move {
+            let max = self.settings.max_body_bytes;
+            if let Some(message) = self.invoke.take() {
+                check_message(&self.settings, &message)?;
+                check_id("session id", &self.cursor.session_id)?;
+                let (api, session) = (self.api.clone(), self.cursor.session_id.clone());
+                let invocation = with_retry(
+                    &self.settings.retry,
+                    Idempotency::NonIdempotent,
+                    "invoke_v3_flow_assistant_response",
+                    || {
+                        let (api, session, message) = (api.clone(), session.clone(), message.clone());
+                        async move {
+                            let body = types::FlowAssistantInvokeRequest::builder().message(message);
+                            match api
+                                .invoke_v3_flow_assistant_response()
+                                .session_id(session)
+                                .body(body)
+                                .send()
+                                .await
+                            {
+                                Ok(response) => Ok(response.into_inner()),
+                                Err(e) => Err(from_generated(Service::FlowHunt, e, max).await),
+                            }
+                        }
+                    },
+                )
+                .await?;
+                if let Ok(created) = invocation.created_at.trim().parse::<u64>() {
+                    self.cursor.invocation_timestamp = Some(created);
+                    self.cursor.from_timestamp = created;
+                }
+                let cached = invocation.cached_events.unwrap_or_default();
+                self.absorb(cached);
+                return Ok(());
+            }
+            let delay = self.pacer.next(self.news);
+            tokio::time::sleep(delay).await;
+            // Poll 1 ms before the cursor: events sharing its millisecond are seen on any server.
+            let from = self.cursor.from_timestamp.saturating_sub(1).to_string();
+            let (api, session) = (self.api.clone(), self.cursor.session_id.clone());
+            let events = with_retry(
+                &self.settings.retry,
+                Idempotency::Safe,
+                "poll_v3_flow_assistant_response",
+                || {
+                    let (api, session, from) = (api.clone(), session.clone(), from.clone());
+                    async move {
+                        match api
+                            .poll_v3_flow_assistant_response()
+                            .session_id(session)
+                            .from_timestamp(from)
+                            .send()
+                            .await
+                        {
+                            Ok(response) => Ok(response.into_inner()),
+                            Err(e) => Err(from_generated(Service::FlowHunt, e, max).await),
+                        }
+                    }
+                },
+            )
+            .await?;
+            self.absorb(events);
+            Ok(())
+        }
+    }
+
+    /// Filters, orders and classifies a batch; queues what is new.
+    fn absorb(&mut self, mut events: Vec<FlowSessionEvent>) {
+        events.sort_by_key(timestamp); // stable: arrival order breaks ties
+        self.news = false;
+        for event in events {
+            let ts = timestamp(&event);
+            let cursor = &mut self.cursor;
+            if ts < cursor.from_timestamp
+                || (ts == cursor.from_timestamp && cursor.seen_at_boundary.contains(&event.event_id))
+            {
+                continue; // delivered before
+            }
+            if ts > cursor.from_timestamp {
+                cursor.from_timestamp = ts;
+                cursor.seen_at_boundary.clear();
+            }
+            cursor.seen_at_boundary.insert(event.event_id.clone());
+            if cursor.invocation_timestamp.is_none()
+                && event.event_type == MessageType::Human
+                && text_of(&event, "message").as_deref() == Some(cursor.message.as_str())
+            {
+                cursor.invocation_timestamp = Some(ts); // our own message's echo marks the turn
+            }
+            self.news = true;
+            let outcome = self.classify(&event, ts);
+            let cursor = self.cursor.clone();
+            self.queue.push_back(Ok(AskEvent::Event {
+                event: Box::new(event),
+                cursor: cursor.clone(),
+            }));
+            if let Some(outcome) = outcome {
+                self.queue.push_back(Ok(AskEvent::Done { outcome, cursor }));
+                self.done = true;
+                return;
+            }
+        }
+    }
+
+    /// The outcome an event ends the invocation with, if it does.
+    fn classify(&mut self, event: &FlowSessionEvent, ts: u64) -> Option<Outcome> {
+        let this_turn = self.cursor.invocation_timestamp.is_some_and(|start| ts >= start);
+        let role = match event.event_type {
+            MessageType::Human => Role::User,
+            MessageType::Ai => Role::Assistant,
+            _ => Role::System,
+        };
+        if event.action_type == FlowEventActionType::Message && this_turn {
+            if let Some(text) = text_of(event, "message") {
+                self.messages.push(TurnMessage {
+                    role: role.clone(),
+                    author: event.component_name.clone(),
+                    text,
+                });
+            }
+        }
+        let prompt = |default: String| text_of(event, "prompt_message").unwrap_or(default);
+        match &event.action_type {
+            FlowEventActionType::Message if event.event_type == MessageType::Ai && this_turn => {
+                let answer = text_of(event, "message").unwrap_or_default();
+                Some(Outcome::Completed {
+                    answer,
+                    messages: std::mem::take(&mut self.messages),
+                })
+            }
+            FlowEventActionType::Failed => Some(Outcome::Failed {
+                reason: text_of(event, "message")
+                    .unwrap_or_else(|| "the assistant reported a failure".into()),
+            }),
+            FlowEventActionType::SessionClosed => Some(Outcome::Failed {
+                reason: "the session was closed; create a new session".into(),
+            }),
+            FlowEventActionType::HookWaitingForInput => Some(Outcome::NeedsInput {
+                prompt: prompt("the assistant waits for input".into()),
+            }),
+            FlowEventActionType::HitlApprovalRequested => Some(Outcome::NeedsInput {
+                prompt: format!(
+                    "approve the call of tool {}?",
+                    text_of(event, "tool_name").unwrap_or_default()
+                ),
+            }),
+            FlowEventActionType::EvaluateClientJs => Some(Outcome::NeedsInput {
+                prompt: "run the requested script in the client".into(),
+            }),
+            FlowEventActionType::IntegrationMissing => Some(Outcome::NeedsInput {
+                prompt: format!(
+                    "connect the integration at {}",
+                    text_of(event, "integration_url").unwrap_or_default()
+                ),
+            }),
+            FlowEventActionType::FileAccessRequired => Some(Outcome::NeedsInput {
+                prompt: text_of(event, "message")
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| "grant access to the document".into()),
+            }),
+            _ => None, // progress, including action types this crate does not know
+        }
+    }
+}

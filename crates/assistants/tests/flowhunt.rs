@@ -1,0 +1,266 @@
+//! The FlowHunt adapter against the sandbox (and httpmock where a server must misbehave
+//! precisely): outcomes, exactly-once ordered delivery, welcome messages, cursors, deadlines,
+//! retries and input checks.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use assistants::{AskEvent, Error, FlowHunt, Outcome, PollPolicy, RetryPolicy, Settings};
+use assistants_sandbox::{Faults, Sandbox};
+use futures::StreamExt;
+
+fn settings() -> Settings {
+    Settings {
+        poll: PollPolicy::fixed(Duration::from_millis(1)),
+        ..Settings::default()
+    }
+}
+
+fn flowhunt(base: &str, settings: Settings) -> FlowHunt {
+    let api = flowhunt_api::Client::with_api_key(base, "test-key".into()).unwrap();
+    FlowHunt::new(api, Some("workspace-1".into()), settings)
+}
+
+async fn collect(
+    stream: assistants::EventStream<AskEvent>,
+) -> (Vec<flowhunt_api::types::FlowSessionEvent>, Option<Outcome>) {
+    let items: Vec<_> = stream.collect().await;
+    let mut events = Vec::new();
+    let mut outcome = None;
+    for item in items {
+        match item.expect("no error") {
+            AskEvent::Event { event, .. } => events.push(*event),
+            AskEvent::Done { outcome: o, .. } => outcome = Some(o),
+        }
+    }
+    (events, outcome)
+}
+
+#[tokio::test]
+async fn ask_once_returns_the_answer_not_the_welcome_message() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let fh = flowhunt(&sandbox.base_url(), settings());
+    let request = flowhunt_api::types::FlowAssistantSessionCreateRequest::builder()
+        .start_with_welcome_message(Some(true));
+    let session = fh.create_session_with(request.try_into().unwrap()).await.unwrap();
+    let outcome = session.ask_once("what is a flow").await.unwrap();
+    match outcome {
+        Outcome::Completed { answer, messages } => {
+            assert_eq!(answer, "Answer to \"what is a flow\": 4 words received.");
+            assert!(
+                messages
+                    .iter()
+                    .all(|m| !m.text.contains("sandbox flow assistant")),
+                "no welcome: {messages:?}"
+            );
+        }
+        other => panic!("expected an answer, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn questions_and_failures_become_outcomes() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let session = flowhunt(&sandbox.base_url(), settings())
+        .create_session()
+        .await
+        .unwrap();
+    let needs = session.ask_once("deploy after my approval").await.unwrap();
+    assert!(
+        matches!(needs, Outcome::NeedsInput { ref prompt } if prompt.contains("Do you approve")),
+        "{needs:?}"
+    );
+    let failed = session.ask_once("please [fail]").await.unwrap();
+    assert!(
+        matches!(failed, Outcome::Failed { ref reason } if reason.contains("scripted failure")),
+        "{failed:?}"
+    );
+}
+
+#[tokio::test]
+async fn duplicated_boundary_events_are_delivered_once_in_order() {
+    let faults = Faults {
+        duplicate_boundary: true,
+        ..Faults::default()
+    };
+    let sandbox = Sandbox::builder()
+        .faults(faults)
+        .timing(assistants_sandbox::Timing::realtime(Duration::from_millis(5)))
+        .start()
+        .await
+        .unwrap();
+    let session = flowhunt(&sandbox.base_url(), settings())
+        .create_session()
+        .await
+        .unwrap();
+    let (events, outcome) = collect(session.ask("hello there")).await;
+    let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+    let unique: HashSet<&&str> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "no event twice: {ids:?}");
+    let stamps: Vec<u64> = events
+        .iter()
+        .map(|e| e.created_at_timestamp.parse().unwrap())
+        .collect();
+    assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "in order: {stamps:?}");
+    assert_eq!(events.len(), 5, "echo, loading, tool start, tool end, answer");
+    assert!(matches!(outcome, Some(Outcome::Completed { .. })));
+    assert!(
+        sandbox.requests_for("poll_v3_flow_assistant_response") >= 2,
+        "several polls were needed"
+    );
+}
+
+#[tokio::test]
+async fn a_cursor_resumes_in_a_new_client_with_nothing_lost_or_repeated() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let session = flowhunt(&sandbox.base_url(), settings())
+        .create_session()
+        .await
+        .unwrap();
+    let mut stream = session.ask("resume me please");
+    let mut first = Vec::new();
+    let mut cursor = None;
+    for _ in 0..2 {
+        if let Some(Ok(AskEvent::Event { event, cursor: c })) = stream.next().await {
+            first.push(event.event_id);
+            cursor = Some(c);
+        }
+    }
+    drop(stream); // the process "restarts"
+    let saved = serde_json::to_string(&cursor.unwrap()).unwrap();
+
+    let fresh = flowhunt(&sandbox.base_url(), settings());
+    let cursor: assistants::Cursor = serde_json::from_str(&saved).unwrap();
+    let (rest, outcome) = collect(fresh.session(cursor.session_id.clone()).resume(cursor)).await;
+    let mut all: Vec<String> = first.clone();
+    all.extend(rest.iter().map(|e| e.event_id.clone()));
+    let unique: HashSet<&String> = all.iter().collect();
+    assert_eq!(unique.len(), all.len(), "nothing repeated");
+    assert_eq!(all.len(), 5, "nothing lost");
+    assert_eq!(
+        outcome.and_then(|o| o.answer().map(String::from)).as_deref(),
+        Some("Answer to \"resume me please\": 3 words received.")
+    );
+    assert_eq!(
+        sandbox.requests_for("invoke_v3_flow_assistant_response"),
+        1,
+        "resume never invokes"
+    );
+}
+
+#[tokio::test]
+async fn out_of_order_events_are_sorted() {
+    let server = httpmock::MockServer::start_async().await;
+    let event = |id: &str, ts: &str, kind: &str, event_type: &str| {
+        serde_json::json!({"workspace_id": "w", "session_id": "s", "event_id": id, "event_type": event_type,
+            "created_at_timestamp": ts, "action_type": kind, "credits": 0, "metadata": {"message_id": "m", "message": format!("text {id}")}})
+    };
+    server
+        .mock_async(|when, then| {
+            when.method("POST").path("/v3/flow-assistants/s/invoke");
+            then.status(200)
+                .json_body(serde_json::json!({"message_id": "m", "created_at": "1000"}));
+        })
+        .await;
+    let shuffled = serde_json::json!([
+        event("c", "1003", "message", "ai"),
+        event("a", "1001", "loading", "ai"),
+        event("b", "1002", "v3_tool_call_start", "flow_assistant_action"),
+    ]);
+    server
+        .mock_async(|when, then| {
+            when.method("POST")
+                .path("/v3/flow-assistants/s/invocation_response/999");
+            then.status(200).json_body(shuffled);
+        })
+        .await;
+    let fh = flowhunt(&server.base_url(), settings());
+    let (events, outcome) = collect(fh.session("s").ask("hi")).await;
+    let ids: Vec<_> = events.iter().map(|e| e.event_id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+    assert_eq!(outcome.unwrap().answer(), Some("text c"));
+}
+
+#[tokio::test]
+async fn an_invoke_that_reached_the_server_is_not_sent_twice() {
+    let faults = Faults {
+        rate_5xx: 1.0,
+        operations: vec!["invoke_v3_flow_assistant_response".into()],
+        ..Faults::default()
+    };
+    let sandbox = Sandbox::builder().faults(faults).start().await.unwrap();
+    let session = flowhunt(&sandbox.base_url(), settings())
+        .create_session()
+        .await
+        .unwrap();
+    let err = session.ask_once("hello").await.unwrap_err();
+    assert_eq!(err.status(), Some(503), "{err}");
+    assert_eq!(sandbox.requests_for("invoke_v3_flow_assistant_response"), 1);
+}
+
+#[tokio::test]
+async fn polls_are_retried_through_429s() {
+    let faults = Faults {
+        rate_429: 0.5,
+        retry_after_secs: 0,
+        operations: vec!["poll_v3_flow_assistant_response".into()],
+        ..Faults::default()
+    };
+    let sandbox = Sandbox::builder().faults(faults).seed(9).start().await.unwrap();
+    let settings = Settings {
+        retry: RetryPolicy::standard().with_max_attempts(10),
+        ..settings()
+    };
+    let session = flowhunt(&sandbox.base_url(), settings)
+        .create_session()
+        .await
+        .unwrap();
+    let outcome = session.ask_once("hello again").await.unwrap();
+    assert!(outcome.answer().is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_fires_during_a_slow_response() {
+    let faults = Faults {
+        latency: Duration::from_secs(30),
+        operations: vec![],
+        ..Faults::default()
+    };
+    let sandbox = Sandbox::builder().faults(faults).start().await.unwrap();
+    let settings = Settings {
+        timeout: Some(Duration::from_secs(2)),
+        ..settings()
+    };
+    let fh = flowhunt(&sandbox.base_url(), settings);
+    let err = fh.session("any").ask_once("hello").await.unwrap_err();
+    assert!(
+        matches!(err, Error::Deadline { limit, .. } if limit == Duration::from_secs(2)),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_rejected_before_any_request() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let fh = flowhunt(&sandbox.base_url(), settings());
+    for (session, message) in [("s", ""), ("s", "   "), ("", "hi")] {
+        let err = fh.session(session).ask_once(message).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+    }
+    let huge = "x".repeat(Settings::default().max_message_bytes + 1);
+    assert!(matches!(
+        fh.session("s").ask_once(huge).await,
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(sandbox.requests().is_empty(), "{:?}", sandbox.requests());
+    let no_workspace = FlowHunt::new(
+        flowhunt_api::Client::with_api_key(&sandbox.base_url(), "k".into()).unwrap(),
+        None,
+        settings(),
+    );
+    let err = no_workspace.create_session().await.unwrap_err();
+    assert!(
+        err.to_string().contains("FLOWHUNT_WORKSPACE_ID is not set"),
+        "{err}"
+    );
+}
