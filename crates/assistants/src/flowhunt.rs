@@ -262,59 +262,24 @@ impl AskState {
     }
 
     /// One request: the invoke first, then polls paced by the poll policy.
-    fn step(&mut self) -> impl Future<Output = Result<(), Error>> + Send + '_ {
-        async move {
-            let max = self.settings.max_body_bytes;
-            if let Some(message) = self.invoke.take() {
-                check_message(&self.settings, &message)?;
-                check_id("session id", &self.cursor.session_id)?;
-                let (api, session) = (self.api.clone(), self.cursor.session_id.clone());
-                let invocation = with_retry(
-                    &self.settings.retry,
-                    Idempotency::NonIdempotent,
-                    "invoke_v3_flow_assistant_response",
-                    || {
-                        let (api, session, message) = (api.clone(), session.clone(), message.clone());
-                        async move {
-                            let body = types::FlowAssistantInvokeRequest::builder().message(message);
-                            match api
-                                .invoke_v3_flow_assistant_response()
-                                .session_id(session)
-                                .body(body)
-                                .send()
-                                .await
-                            {
-                                Ok(response) => Ok(response.into_inner()),
-                                Err(e) => Err(from_generated(Service::FlowHunt, e, max).await),
-                            }
-                        }
-                    },
-                )
-                .await?;
-                if let Ok(created) = invocation.created_at.trim().parse::<u64>() {
-                    self.cursor.invocation_timestamp = Some(created);
-                    self.cursor.from_timestamp = created;
-                }
-                let cached = invocation.cached_events.unwrap_or_default();
-                self.absorb(cached);
-                return Ok(());
-            }
-            let delay = self.pacer.next(self.news);
-            tokio::time::sleep(delay).await;
-            // Poll 1 ms before the cursor: events sharing its millisecond are seen on any server.
-            let from = self.cursor.from_timestamp.saturating_sub(1).to_string();
+    async fn step(&mut self) -> Result<(), Error> {
+        let max = self.settings.max_body_bytes;
+        if let Some(message) = self.invoke.take() {
+            check_message(&self.settings, &message)?;
+            check_id("session id", &self.cursor.session_id)?;
             let (api, session) = (self.api.clone(), self.cursor.session_id.clone());
-            let events = with_retry(
+            let invocation = with_retry(
                 &self.settings.retry,
-                Idempotency::Safe,
-                "poll_v3_flow_assistant_response",
+                Idempotency::NonIdempotent,
+                "invoke_v3_flow_assistant_response",
                 || {
-                    let (api, session, from) = (api.clone(), session.clone(), from.clone());
+                    let (api, session, message) = (api.clone(), session.clone(), message.clone());
                     async move {
+                        let body = types::FlowAssistantInvokeRequest::builder().message(message);
                         match api
-                            .poll_v3_flow_assistant_response()
+                            .invoke_v3_flow_assistant_response()
                             .session_id(session)
-                            .from_timestamp(from)
+                            .body(body)
                             .send()
                             .await
                         {
@@ -325,9 +290,42 @@ impl AskState {
                 },
             )
             .await?;
-            self.absorb(events);
-            Ok(())
+            if let Ok(created) = invocation.created_at.trim().parse::<u64>() {
+                self.cursor.invocation_timestamp = Some(created);
+                self.cursor.from_timestamp = created;
+            }
+            let cached = invocation.cached_events.unwrap_or_default();
+            self.absorb(cached);
+            return Ok(());
         }
+        let delay = self.pacer.next(self.news);
+        tokio::time::sleep(delay).await;
+        // Poll 1 ms before the cursor: events sharing its millisecond are seen on any server.
+        let from = self.cursor.from_timestamp.saturating_sub(1).to_string();
+        let (api, session) = (self.api.clone(), self.cursor.session_id.clone());
+        let events = with_retry(
+            &self.settings.retry,
+            Idempotency::Safe,
+            "poll_v3_flow_assistant_response",
+            || {
+                let (api, session, from) = (api.clone(), session.clone(), from.clone());
+                async move {
+                    match api
+                        .poll_v3_flow_assistant_response()
+                        .session_id(session)
+                        .from_timestamp(from)
+                        .send()
+                        .await
+                    {
+                        Ok(response) => Ok(response.into_inner()),
+                        Err(e) => Err(from_generated(Service::FlowHunt, e, max).await),
+                    }
+                }
+            },
+        )
+        .await?;
+        self.absorb(events);
+        Ok(())
     }
 
     /// Filters, orders and classifies a batch; queues what is new.
@@ -376,14 +374,15 @@ impl AskState {
             MessageType::Ai => Role::Assistant,
             _ => Role::System,
         };
-        if event.action_type == FlowEventActionType::Message && this_turn {
-            if let Some(text) = text_of(event, "message") {
-                self.messages.push(TurnMessage {
-                    role: role.clone(),
-                    author: event.component_name.clone(),
-                    text,
-                });
-            }
+        if event.action_type == FlowEventActionType::Message
+            && this_turn
+            && let Some(text) = text_of(event, "message")
+        {
+            self.messages.push(TurnMessage {
+                role: role.clone(),
+                author: event.component_name.clone(),
+                text,
+            });
         }
         let prompt = |default: String| text_of(event, "prompt_message").unwrap_or(default);
         match &event.action_type {
