@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod error;
+pub mod flowgen;
 pub mod flowhunt;
 pub mod outcome;
 pub mod poll;
@@ -11,6 +12,7 @@ pub mod retry;
 
 pub use config::{Config, Settings};
 pub use error::{Error, ErrorKind, Service};
+pub use flowgen::{AnswerWith, FlowGen, InputHandler, NoInput};
 pub use flowhunt::{AskEvent, Cursor, EventStream, FlowHunt, Session};
 pub use outcome::{Outcome, Role, TurnMessage};
 pub use poll::{PollPolicy, within};

@@ -33,6 +33,8 @@ struct Chat {
     messages: Vec<Value>,
     run: Option<Run>,
     generation: u64,
+    /// Epoch ms of the last status write.
+    last_write: u64,
 }
 
 /// All FlowGen chats.
@@ -153,6 +155,7 @@ async fn create(State(state): State<Arc<AppState>>, headers: axum::http::HeaderM
             messages: Vec::new(),
             run: None,
             generation: 0,
+            last_write: state.clock.now_ms(),
         },
     );
     order.push(id);
@@ -265,9 +268,11 @@ fn record_message(
     }));
 }
 
+/// Writes a status; `updated` changes on every write, as PocketBase's does.
 fn set_status(state: &AppState, chat: &mut Chat, status: &str) {
+    chat.last_write = state.clock.now_ms().max(chat.last_write + 1);
     chat.record["status"] = json!(status);
-    chat.record["updated"] = json!(wire::pocketbase_time(state.clock.now_ms()));
+    chat.record["updated"] = json!(wire::pocketbase_time(chat.last_write));
 }
 
 /// Applies `f` to the chat if it still runs `generation` (a newer send or a delete ends a run).

@@ -1,0 +1,523 @@
+//! FlowGen: chats, send-and-wait with human input, and status waiters sharing one poll loop.
+//!
+//! The open-source server's send blocks until the whole run ends, so a send runs concurrently
+//! with status polling. A status read right after a send may still be the previous run's, so a
+//! terminal status ends the turn only once the new run was seen (`running`,
+//! `wait_for_human_input`), the chat's `updated` changed since the send, or the send returned
+//! `null` (the open-source server's "run over"). Bodies carry both contracts' fields.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use flowgen_api::types::{self, ChatStatus};
+use tokio::sync::{Notify, watch};
+
+use crate::config::{Settings, check_id, check_message};
+use crate::error::{Error, Service, from_generated};
+use crate::outcome::{Outcome, Role, TurnMessage};
+use crate::retry::{Idempotency, with_retry};
+
+/// Whether a status ends a run: completed, failed, aborted, and the documented ready and error.
+pub fn is_terminal(status: &ChatStatus) -> bool {
+    matches!(
+        status,
+        ChatStatus::Completed
+            | ChatStatus::Failed
+            | ChatStatus::Aborted
+            | ChatStatus::Ready
+            | ChatStatus::Error
+    )
+}
+
+/// Answers a chat that waits for human input; `None` leaves the question unanswered (the turn
+/// then ends with [`Outcome::NeedsInput`]).
+pub trait InputHandler: Send {
+    /// The answer to `prompt`.
+    fn answer(&mut self, prompt: &str) -> impl Future<Output = Option<String>> + Send;
+}
+
+/// Never answers: turns that need input end with [`Outcome::NeedsInput`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoInput;
+
+impl InputHandler for NoInput {
+    async fn answer(&mut self, _prompt: &str) -> Option<String> {
+        None
+    }
+}
+
+/// Answers with a closure.
+#[derive(Debug)]
+pub struct AnswerWith<F>(pub F);
+
+impl<F: FnMut(&str) -> Option<String> + Send> InputHandler for AnswerWith<F> {
+    async fn answer(&mut self, prompt: &str) -> Option<String> {
+        (self.0)(prompt)
+    }
+}
+
+/// What every watcher of a chat sees: the latest read of the chat, or the error of that read.
+type Snapshot = Option<Result<types::Chat, String>>;
+
+struct Watch {
+    rx: watch::Receiver<Snapshot>,
+    nudge: Arc<Notify>,
+}
+
+/// FlowGen's handle.
+#[derive(Clone)]
+pub struct FlowGen {
+    api: flowgen_api::Client,
+    settings: Arc<Settings>,
+    watches: Arc<Mutex<HashMap<String, Watch>>>,
+}
+
+impl std::fmt::Debug for FlowGen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowGen")
+            .field("api", &self.api)
+            .finish_non_exhaustive()
+    }
+}
+
+fn union_body(chat: &str, text: &str) -> types::MessageCreate {
+    types::MessageCreate {
+        message: Some(text.to_string()),
+        content: Some(text.to_string()),
+        chat: Some(chat.to_string()),
+        type_: Some(types::MessageType::User),
+        owner: Some(String::new()),
+        sender: None,
+        receiver: None,
+    }
+}
+
+impl FlowGen {
+    /// A handle over a generated client.
+    pub fn new(api: flowgen_api::Client, settings: Settings) -> Self {
+        Self {
+            api,
+            settings: Arc::new(settings),
+            watches: Arc::default(),
+        }
+    }
+
+    async fn call<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        idempotency: Idempotency,
+        f: F,
+    ) -> Result<T, Error>
+    where
+        F: Fn(flowgen_api::Client) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        crate::poll::within(
+            self.settings.timeout,
+            with_retry(&self.settings.retry, idempotency, operation, || {
+                f(self.api.clone())
+            }),
+        )
+        .await
+    }
+
+    /// Creates a chat from a flow (both contracts' fields are sent).
+    ///
+    /// # Errors
+    /// API and transport errors; a create is never re-sent once it may have reached the server.
+    pub async fn create_chat(&self, name: &str, flow_id: &str) -> Result<types::Chat, Error> {
+        check_id("flow id", flow_id)?;
+        let max = self.settings.max_body_bytes;
+        let body = types::ChatCreate {
+            name: name.to_string(),
+            from_type: types::ChatFromType::Flow,
+            from_flow: Some(flow_id.to_string()),
+            from_template: None,
+            owner: Some(String::new()),
+        };
+        self.call("create_chat", Idempotency::NonIdempotent, |api| {
+            let body = body.clone();
+            async move {
+                match api.create_chat().body(body).send().await {
+                    Ok(r) => Ok(r.into_inner()),
+                    Err(e) => Err(from_generated(Service::FlowGen, e, max).await),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Reads a chat.
+    ///
+    /// # Errors
+    /// API and transport errors (an unknown id is a 404, or a 500 on the open-source server).
+    pub async fn get_chat(&self, chat_id: &str) -> Result<types::Chat, Error> {
+        check_id("chat id", chat_id)?;
+        let max = self.settings.max_body_bytes;
+        self.call("get_chat", Idempotency::Safe, |api| async move {
+            match api.get_chat().chat_id(chat_id).send().await {
+                Ok(r) => Ok(r.into_inner()),
+                Err(e) => Err(from_generated(Service::FlowGen, e, max).await),
+            }
+        })
+        .await
+    }
+
+    /// Lists chats (at most 30 on the open-source server).
+    ///
+    /// # Errors
+    /// API and transport errors.
+    pub async fn list_chats(&self) -> Result<Vec<types::Chat>, Error> {
+        let max = self.settings.max_body_bytes;
+        self.call("list_chats", Idempotency::Safe, |api| async move {
+            match api.list_chats().send().await {
+                Ok(r) => Ok(r.into_inner()),
+                Err(e) => Err(from_generated(Service::FlowGen, e, max).await),
+            }
+        })
+        .await
+    }
+
+    /// The chat's messages, oldest first.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] where the server has no history endpoint (the open-source API
+    /// server answers 405), API and transport errors otherwise.
+    pub async fn history(&self, chat_id: &str) -> Result<Vec<types::Message>, Error> {
+        check_id("chat id", chat_id)?;
+        let max = self.settings.max_body_bytes;
+        let result = self
+            .call("get_messages", Idempotency::Safe, |api| async move {
+                match api.get_messages().chat_id(chat_id).send().await {
+                    Ok(r) => Ok(r.into_inner()),
+                    Err(e) => Err(from_generated(Service::FlowGen, e, max).await),
+                }
+            })
+            .await;
+        unsupported_on_405(result, "message history")
+    }
+
+    /// Deletes a chat.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] where the server has no delete endpoint (405).
+    pub async fn delete_chat(&self, chat_id: &str) -> Result<(), Error> {
+        check_id("chat id", chat_id)?;
+        let max = self.settings.max_body_bytes;
+        let result = self
+            .call("delete_chat", Idempotency::Safe, |api| async move {
+                match api.delete_chat().chat_id(chat_id).send().await {
+                    Ok(_) => Ok(()),
+                    Err(progenitor_client::Error::UnexpectedResponse(r)) if r.status().is_success() => Ok(()),
+                    Err(e) => Err(from_generated(Service::FlowGen, e, max).await),
+                }
+            })
+            .await;
+        match result {
+            Err(Error::Api { status: 405, .. }) => Err(Error::Unsupported {
+                service: Service::FlowGen,
+                operation: "chat deletion",
+                status: 405,
+            }),
+            other => other,
+        }
+    }
+
+    /// Waits until `predicate` holds for the chat's status, sharing one poll loop with every
+    /// other waiter on the same chat.
+    ///
+    /// # Errors
+    /// The poll's error, or [`Error::Deadline`].
+    pub async fn wait_until(
+        &self,
+        chat_id: &str,
+        predicate: impl Fn(&types::Chat) -> bool,
+    ) -> Result<types::Chat, Error> {
+        check_id("chat id", chat_id)?;
+        let mut rx = self.subscribe(chat_id);
+        crate::poll::within(self.settings.timeout, async move {
+            loop {
+                let snapshot = rx.borrow_and_update().clone();
+                match snapshot {
+                    Some(Ok(chat)) if predicate(&chat) => return Ok(chat),
+                    Some(Err(message)) => {
+                        return Err(Error::Failed {
+                            service: Service::FlowGen,
+                            message,
+                        });
+                    }
+                    _ => {}
+                }
+                if rx.changed().await.is_err() {
+                    return Err(Error::Failed {
+                        service: Service::FlowGen,
+                        message: "the status poller stopped".into(),
+                    });
+                }
+            }
+        })
+        .await
+    }
+
+    /// Sends `message` and waits for the run to end, answering questions with `handler`.
+    ///
+    /// Returns the outcome with this turn's messages (`__STATUS_` markers filtered out; empty
+    /// where the server offers no history).
+    ///
+    /// # Errors
+    /// API and transport errors, [`Error::Failed`] when the server refuses the input, and
+    /// [`Error::Deadline`]. The send itself is never repeated.
+    pub async fn send_and_wait(
+        &self,
+        chat_id: &str,
+        message: &str,
+        mut handler: impl InputHandler,
+    ) -> Result<Outcome, Error> {
+        check_id("chat id", chat_id)?;
+        check_message(&self.settings, message)?;
+        let before = self.get_chat(chat_id).await?;
+        let history_before = self.history(chat_id).await.map(|h| h.len()).unwrap_or(0);
+        let max = self.settings.max_body_bytes;
+        let api = self.api.clone();
+        let body = union_body(chat_id, message);
+        let chat = chat_id.to_string();
+        let retry = self.settings.retry.clone();
+        // The send may block until the run ends: it runs beside the status polling.
+        let mut send = tokio::spawn(async move {
+            with_retry(&retry, Idempotency::NonIdempotent, "send_message", || {
+                let (api, body, chat) = (api.clone(), body.clone(), chat.clone());
+                async move {
+                    match api.send_message().chat_id(chat).body(body).send().await {
+                        Ok(r) => Ok(r.into_inner().0),
+                        Err(e) => Err(from_generated(Service::FlowGen, e, max).await),
+                    }
+                }
+            })
+            .await
+        });
+        self.nudge(chat_id);
+        let mut rx = self.subscribe(chat_id);
+        // `send_pending`: the send has not returned; `run_over`: it returned `null`, which the
+        // open-source server does only once the run has ended.
+        let mut send_pending = true;
+        let mut run_over = false;
+        let mut run_seen = false;
+        let mut answered_at: Option<String> = None;
+        let turn = async {
+            loop {
+                let snapshot = rx.borrow_and_update().clone();
+                if let Some(read) = snapshot {
+                    let chat = read.map_err(|message| Error::Failed {
+                        service: Service::FlowGen,
+                        message,
+                    })?;
+                    let fresh = chat.updated != before.updated;
+                    match &chat.status {
+                        ChatStatus::Running => run_seen = true,
+                        ChatStatus::WaitForHumanInput
+                            if answered_at.as_deref() != Some(chat.updated.as_str()) =>
+                        {
+                            run_seen = true;
+                            let prompt = self.pending_prompt(chat_id).await;
+                            let Some(answer) = handler.answer(&prompt).await else {
+                                return Ok(Outcome::NeedsInput { prompt });
+                            };
+                            self.send_input(chat_id, &answer).await?;
+                            answered_at = Some(chat.updated.clone());
+                            self.nudge(chat_id);
+                        }
+                        ChatStatus::Unknown(other) => {
+                            tracing::warn!(chat = chat_id, status = other.as_str(), "unknown FlowGen status")
+                        }
+                        status if is_terminal(status) && (run_seen || fresh || run_over) => {
+                            return Ok(self.outcome(chat_id, &chat, history_before).await);
+                        }
+                        _ => {}
+                    }
+                }
+                tokio::select! {
+                    changed = rx.changed() => if changed.is_err() {
+                        return Err(Error::Failed { service: Service::FlowGen, message: "the status poller stopped".into() });
+                    },
+                    joined = &mut send, if send_pending => {
+                        send_pending = false;
+                        match joined {
+                            Ok(Ok(serde_json::Value::Null)) => {
+                                run_over = true; // open-source: the run is over
+                                self.nudge(chat_id);
+                            }
+                            Ok(Ok(_)) => {} // answered at once (documented): the run goes on
+                            Ok(Err(error)) => return Err(error),
+                            Err(_) => return Err(Error::Cancelled),
+                        }
+                    }
+                }
+            }
+        };
+        let result = crate::poll::within(self.settings.timeout, turn).await;
+        if !send.is_finished() && result.is_err() {
+            send.abort();
+        }
+        result
+    }
+
+    /// Sends an answer to a chat waiting for human input.
+    ///
+    /// # Errors
+    /// [`Error::Failed`] when the server answers `{"error": ...}` (with HTTP 200).
+    pub async fn send_input(&self, chat_id: &str, text: &str) -> Result<(), Error> {
+        check_message(&self.settings, text)?;
+        let max = self.settings.max_body_bytes;
+        let body = union_body(chat_id, text);
+        let reply = self
+            .call("send_input", Idempotency::NonIdempotent, |api| {
+                let body = body.clone();
+                async move {
+                    match api.send_input().chat_id(chat_id).body(body).send().await {
+                        Ok(r) => Ok(r.into_inner()),
+                        Err(e) => Err(from_generated(Service::FlowGen, e, max).await),
+                    }
+                }
+            })
+            .await?;
+        match reply.error {
+            Some(message) => Err(Error::Failed {
+                service: Service::FlowGen,
+                message,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The question of a waiting chat, from its last `__STATUS_WAIT_FOR_HUMAN_INPUT__` message.
+    async fn pending_prompt(&self, chat_id: &str) -> String {
+        let history = self.history(chat_id).await.unwrap_or_default();
+        history
+            .iter()
+            .rev()
+            .find_map(|m| {
+                m.content
+                    .strip_prefix("__STATUS_WAIT_FOR_HUMAN_INPUT__")
+                    .map(|p| p.trim().to_string())
+            })
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "the assistant waits for your input".to_string())
+    }
+
+    async fn outcome(&self, chat_id: &str, chat: &types::Chat, history_before: usize) -> Outcome {
+        let history = self.history(chat_id).await.unwrap_or_default();
+        let turn: Vec<&types::Message> = history.iter().skip(history_before).collect();
+        let messages: Vec<TurnMessage> = turn
+            .iter()
+            .filter(|m| !m.content.starts_with("__STATUS_"))
+            .map(|m| TurnMessage {
+                role: if m.type_ == types::MessageType::User {
+                    Role::User
+                } else {
+                    Role::Assistant
+                },
+                author: m.sender.clone().filter(|s| !s.is_empty()),
+                text: m.content.clone(),
+            })
+            .collect();
+        match &chat.status {
+            ChatStatus::Completed | ChatStatus::Ready => {
+                let answer = messages
+                    .iter()
+                    .rev()
+                    .find(|m| m.role == Role::Assistant)
+                    .map(|m| m.text.clone())
+                    .unwrap_or_default();
+                Outcome::Completed { answer, messages }
+            }
+            status => {
+                let marker = turn.iter().rev().find_map(|m| {
+                    m.content
+                        .strip_prefix("__STATUS_COMPLETED__")
+                        .map(|s| s.trim().to_string())
+                });
+                Outcome::Failed {
+                    reason: marker.unwrap_or_else(|| format!("the run ended with status {status}")),
+                }
+            }
+        }
+    }
+
+    /// Makes the chat's poll loop poll right away (after an action).
+    fn nudge(&self, chat_id: &str) {
+        if let Ok(watches) = self.watches.lock()
+            && let Some(watch) = watches.get(chat_id)
+        {
+            watch.nudge.notify_one();
+        }
+    }
+
+    /// A receiver of the chat's snapshots, starting the chat's one poll loop if none runs.
+    fn subscribe(&self, chat_id: &str) -> watch::Receiver<Snapshot> {
+        let mut watches = match self.watches.lock() {
+            Ok(w) => w,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(existing) = watches.get(chat_id)
+            && existing.rx.has_changed().is_ok()
+        {
+            return existing.rx.clone();
+        }
+        let (tx, rx) = watch::channel(None);
+        let nudge = Arc::new(Notify::new());
+        watches.insert(
+            chat_id.to_string(),
+            Watch {
+                rx: rx.clone(),
+                nudge: nudge.clone(),
+            },
+        );
+        tokio::spawn(poll_loop(self.clone(), chat_id.to_string(), tx, nudge));
+        rx
+    }
+}
+
+/// The one poll loop of a chat: runs while anyone watches, paced by the poll policy.
+async fn poll_loop(flowgen: FlowGen, chat_id: String, tx: watch::Sender<Snapshot>, nudge: Arc<Notify>) {
+    let mut pacer = flowgen.settings.poll.pacer();
+    let mut last: Option<(ChatStatus, String)> = None;
+    loop {
+        // Only the registry's own receiver left: nobody waits any more.
+        if tx.receiver_count() <= 1 {
+            break;
+        }
+        let read = flowgen.get_chat(&chat_id).await.map_err(|e| e.to_string());
+        let key = read.as_ref().ok().map(|c| (c.status.clone(), c.updated.clone()));
+        let news = key != last;
+        last = key;
+        let failed = read.is_err();
+        tx.send_replace(Some(read));
+        if failed {
+            break;
+        }
+        let delay = pacer.next(news);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = nudge.notified() => { pacer.next(true); }
+        }
+    }
+    if let Ok(mut watches) = flowgen.watches.lock() {
+        watches.remove(&chat_id);
+    }
+}
+
+fn unsupported_on_405<T>(result: Result<T, Error>, operation: &'static str) -> Result<T, Error> {
+    match result {
+        Err(Error::Api {
+            status: status @ (404 | 405),
+            ref message,
+            ..
+        }) if status == 405 || message == "Not Found" => Err(Error::Unsupported {
+            service: Service::FlowGen,
+            operation,
+            status,
+        }),
+        other => other,
+    }
+}
