@@ -1,0 +1,130 @@
+//! The Pieces adapter: helpers, and the change stream across dropped sockets and without one.
+
+use std::time::Duration;
+
+use assistants::{ConversationChange, Error, Pieces, PollPolicy, RetryPolicy, Settings};
+use assistants_sandbox::{Faults, Sandbox};
+use futures::StreamExt;
+
+fn quick() -> Settings {
+    Settings {
+        poll: PollPolicy::fixed(Duration::from_millis(1)),
+        retry: RetryPolicy::standard()
+            .with_initial_delay(Duration::from_millis(1))
+            .with_max_delay(Duration::from_millis(5)),
+        ..Settings::default()
+    }
+}
+
+fn pieces(base: &str) -> Pieces {
+    Pieces::new(pieces_api::Client::with_base_url(base).unwrap(), quick())
+}
+
+#[tokio::test]
+async fn helpers_create_list_and_delete() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let p = pieces(&sandbox.base_url());
+    let created = p.create("Notes").await.unwrap();
+    assert_eq!(created.name.as_deref(), Some("Notes"));
+    let from_asset = p
+        .create_from_asset("2254f2c8-5797-40e8-ac56-41166dc0e159")
+        .await
+        .unwrap();
+    assert_eq!(
+        p.ids().await.unwrap(),
+        vec![created.id.clone(), from_asset.id.clone()]
+    );
+    assert_eq!(p.list().await.unwrap().len(), 2);
+    p.delete(&created.id).await.unwrap();
+    let err = p.delete(&created.id).await.unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    assert!(
+        err.to_string().contains("was not found"),
+        "the server's text is kept: {err}"
+    );
+    assert!(matches!(
+        p.create_from_asset("not-a-uuid").await,
+        Err(Error::InvalidArgument(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_deletion_during_a_dropped_socket_is_still_reported() {
+    let sandbox = Sandbox::builder()
+        .faults(Faults {
+            ws_drop_after: Some(2),
+            ..Faults::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let p = pieces(&sandbox.base_url());
+    let a = p.create("A").await.unwrap().id;
+    let mut changes = p.watch_conversations();
+    assert_eq!(
+        changes.next().await.unwrap().unwrap(),
+        ConversationChange::Added(a.clone())
+    );
+    let b = p.create("B").await.unwrap().id;
+    assert_eq!(
+        changes.next().await.unwrap().unwrap(),
+        ConversationChange::Added(b.clone())
+    );
+    // The socket has sent its two frames: the next change drops it, unseen.
+    p.delete(&a).await.unwrap();
+    assert_eq!(
+        changes.next().await.unwrap().unwrap(),
+        ConversationChange::Removed(a)
+    );
+    assert!(
+        sandbox.requests_for("conversations_stream_identifiers") >= 2,
+        "it reconnected"
+    );
+    let c = p.create("C").await.unwrap().id;
+    assert_eq!(
+        changes.next().await.unwrap().unwrap(),
+        ConversationChange::Added(c)
+    );
+}
+
+#[tokio::test]
+async fn without_a_socket_the_stream_polls_the_identifiers() {
+    let server = httpmock::MockServer::start_async().await;
+    let mut listing = server
+        .mock_async(|when, then| {
+            when.method("GET").path("/conversations/identifiers");
+            then.status(200)
+                .json_body(serde_json::json!({"iterable": [{"id": "x"}, {"id": "y"}]}));
+        })
+        .await;
+    let p = pieces(&server.base_url());
+    let mut changes = p.watch_conversations();
+    let first: Vec<_> = vec![
+        changes.next().await.unwrap().unwrap(),
+        changes.next().await.unwrap().unwrap(),
+    ];
+    assert_eq!(
+        first,
+        [
+            ConversationChange::Added("x".into()),
+            ConversationChange::Added("y".into())
+        ]
+    );
+    listing.delete_async().await;
+    listing = server
+        .mock_async(|when, then| {
+            when.method("GET").path("/conversations/identifiers");
+            then.status(200)
+                .json_body(serde_json::json!({"iterable": [{"id": "y"}, {"id": "z"}]}));
+        })
+        .await;
+    assert_eq!(
+        changes.next().await.unwrap().unwrap(),
+        ConversationChange::Removed("x".into())
+    );
+    assert_eq!(
+        changes.next().await.unwrap().unwrap(),
+        ConversationChange::Added("z".into())
+    );
+    assert!(listing.calls_async().await >= 1);
+}
