@@ -1,38 +1,74 @@
-//! `assist`: the FlowHunt, Pieces and FlowGen assistants from the terminal, and their sandbox.
+//! `assist`: FlowHunt, Pieces and FlowGen assistants from the terminal, and their sandbox.
+//!
+//! Exit codes: 0 done, 2 usage or configuration, 3 the service failed or refused, 4 the
+//! deadline passed, 5 the assistant needs input that was not given.
 #![forbid(unsafe_code)]
 
+mod cmd_demo;
+mod cmd_flowgen;
+mod cmd_flowhunt;
+mod cmd_pieces;
 mod cmd_sandbox;
+mod context;
+mod print;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Documented exit codes.
-pub mod exit {
-    /// Done.
-    pub const OK: u8 = 0;
-    /// Usage or configuration error.
-    pub const USAGE: u8 = 2;
-    /// The service failed or refused.
-    pub const SERVICE: u8 = 3;
-}
+use crate::context::{Failure, exit};
+use crate::print::Printer;
 
 /// Talk to FlowHunt, Pieces and FlowGen assistants, or run their local sandbox.
+///
+/// Configuration comes from FLOWHUNT_API_KEY, FLOWHUNT_WORKSPACE_ID, FLOWGEN_API_KEY,
+/// FLOWGEN_FLOW_ID and FLOWHUNT_BASE_URL / PIECES_BASE_URL / FLOWGEN_BASE_URL, or the flags.
+/// Exit codes: 0 done, 2 usage or configuration, 3 the service failed or refused, 4 the
+/// deadline passed, 5 the assistant needs input that was not given.
 #[derive(Parser, Debug)]
-#[command(name = "assist", version, about, long_about = None)]
+#[command(name = "assist", version, about, long_about)]
 struct Cli {
+    /// Overall deadline of the command, in seconds.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    timeout: Option<u64>,
+    /// Print one JSON object per line (events, status changes, the outcome).
+    #[arg(long, global = true)]
+    json: bool,
+    /// API key for the service used (overrides FLOWHUNT_API_KEY / FLOWGEN_API_KEY; never echoed).
+    #[arg(long, global = true, hide_env_values = true)]
+    api_key: Option<String>,
+    /// Base URL for every service (overrides the *_BASE_URL variables).
+    #[arg(long, global = true)]
+    base_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run all three services against an in-process sandbox: the offline tour.
+    Demo,
+    /// FlowHunt Flow Assistant V3.
+    #[command(subcommand)]
+    Flowhunt(cmd_flowhunt::Command),
+    /// FlowGen chats.
+    #[command(subcommand)]
+    Flowgen(cmd_flowgen::Command),
+    /// Pieces OS conversations.
+    #[command(subcommand)]
+    Pieces(cmd_pieces::Command),
     /// Serve the local simulators of all three services on one address.
     Sandbox(cmd_sandbox::Args),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -40,16 +76,35 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::SERVICE);
         }
     };
-    let result = runtime.block_on(async {
+    let printer = Printer { json: cli.json };
+    let config = context::config(cli.timeout, cli.api_key.clone(), cli.base_url.clone());
+    let client = assistants::Client::new(config);
+    let result: Result<u8, Failure> = runtime.block_on(async {
         match cli.command {
-            Command::Sandbox(args) => cmd_sandbox::run(args).await,
+            Command::Demo => cmd_demo::run(printer, cli.timeout).await,
+            Command::Flowhunt(command) => cmd_flowhunt::run(&client, printer, command).await,
+            Command::Flowgen(command) => cmd_flowgen::run(&client, printer, command).await,
+            Command::Pieces(command) => cmd_pieces::run(&client, printer, command).await,
+            Command::Sandbox(args) => cmd_sandbox::run(args)
+                .await
+                .map(|()| exit::OK)
+                .map_err(|e| Failure {
+                    code: exit::SERVICE,
+                    message: format!("{e:#}"),
+                }),
         }
     });
     match result {
-        Ok(()) => ExitCode::from(exit::OK),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(exit::SERVICE)
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            if printer.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"type": "error", "exit_code": failure.code, "message": failure.message})
+                );
+            }
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.code)
         }
     }
 }

@@ -1,0 +1,108 @@
+//! `assist flowgen ...`: ask (answering questions from the terminal or stdin), chats, history,
+//! delete.
+
+use assistants::{AnswerWith, Client};
+use serde_json::json;
+
+use crate::cmd_flowhunt::print_outcome;
+use crate::context::{Failure, ask_user, outcome_code};
+use crate::print::{Printer, finish};
+
+/// `assist flowgen ...`
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Send a message and wait for the run (a new chat from the flow unless --chat is given).
+    Ask {
+        /// Continue this chat.
+        #[arg(long, conflicts_with = "flow")]
+        chat: Option<String>,
+        /// The flow a new chat is created from.
+        #[arg(long, env = "FLOWGEN_FLOW_ID")]
+        flow: Option<String>,
+        /// The message.
+        message: String,
+    },
+    /// List chats.
+    Chats,
+    /// A chat's messages.
+    History {
+        /// The chat.
+        id: String,
+    },
+    /// Delete a chat.
+    Delete {
+        /// The chat.
+        id: String,
+    },
+}
+
+/// Runs a `flowgen` command.
+pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<u8, Failure> {
+    let flowgen = client.flowgen()?;
+    match command {
+        Command::Ask { chat, flow, message } => {
+            let chat_id = match (chat, flow) {
+                (Some(chat), _) => chat,
+                (None, Some(flow)) => flowgen.create_chat("assist", &flow).await?.id,
+                (None, None) => {
+                    return Err(Failure::usage(
+                        "FLOWGEN_FLOW_ID is not set: export it, or pass --flow or --chat",
+                    ));
+                }
+            };
+            printer.emit(
+                format!("chat {chat_id}"),
+                json!({"type": "chat", "chat_id": chat_id}),
+            );
+            let spinner = printer.spinner("waiting for the run");
+            let handler = AnswerWith(|prompt: &str| {
+                printer.emit(
+                    format!("question: {prompt}"),
+                    json!({"type": "status", "status": "wait_for_human_input", "prompt": prompt}),
+                );
+                ask_user(prompt)
+            });
+            let outcome = flowgen.send_and_wait(&chat_id, &message, handler).await;
+            finish(spinner);
+            let outcome = outcome?;
+            if let assistants::Outcome::Completed { messages, .. } = &outcome {
+                for m in messages {
+                    printer.emit(
+                        format!("  {}: {}", m.author.as_deref().unwrap_or("user"), m.text),
+                        json!({"type": "message", "message": m}),
+                    );
+                }
+            }
+            print_outcome(printer, &outcome);
+            Ok(outcome_code(&outcome))
+        }
+        Command::Chats => {
+            for chat in flowgen.list_chats().await? {
+                printer.emit(
+                    format!("{}  {:<24} {}", chat.id, chat.status.to_string(), chat.name),
+                    json!({"type": "chat", "chat": chat}),
+                );
+            }
+            Ok(0)
+        }
+        Command::History { id } => {
+            for m in flowgen.history(&id).await? {
+                printer.emit(
+                    format!(
+                        "{} {}: {}",
+                        m.created.as_deref().unwrap_or(""),
+                        m.type_,
+                        m.content
+                    ),
+                    json!({"type": "message", "message": m}),
+                );
+            }
+            Ok(0)
+        }
+        Command::Delete { id } => {
+            flowgen.delete_chat(&id).await?;
+            printer.emit(format!("deleted {id}"), json!({"type": "deleted", "chat_id": id}));
+            Ok(0)
+        }
+    }
+}

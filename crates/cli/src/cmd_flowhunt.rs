@@ -1,0 +1,112 @@
+//! `assist flowhunt ask`: a question, its events as they arrive, and the outcome.
+
+use assistants::{AskEvent, Client, Outcome};
+use futures::StreamExt;
+use serde_json::json;
+
+use crate::context::{Failure, outcome_code};
+use crate::print::{Printer, finish};
+
+/// `assist flowhunt ...`
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Ask the flow assistant (a new session unless --session is given).
+    Ask {
+        /// Continue this session instead of creating one.
+        #[arg(long)]
+        session: Option<String>,
+        /// The flow (UUID) the assistant works on, for a new session.
+        #[arg(long)]
+        flow: Option<String>,
+        /// The message.
+        message: String,
+    },
+}
+
+/// Runs a `flowhunt` command.
+pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<u8, Failure> {
+    let Command::Ask {
+        session,
+        flow,
+        message,
+    } = command;
+    let flowhunt = client.flowhunt()?;
+    let session = match session {
+        Some(id) => flowhunt.session(id),
+        None => {
+            let mut request = flowhunt_api::types::FlowAssistantSessionCreateRequest::default();
+            if let Some(flow) = flow {
+                request.context_flow_id = Some(
+                    flow.parse()
+                        .map_err(|_| Failure::usage(format!("--flow {flow:?} is not a UUID")))?,
+                );
+            }
+            flowhunt.create_session_with(request).await?
+        }
+    };
+    printer.emit(
+        format!("session {}", session.id()),
+        json!({"type": "session", "session_id": session.id()}),
+    );
+    let spinner = printer.spinner("waiting for the assistant");
+    let mut events = session.ask(message);
+    let mut outcome = None;
+    while let Some(item) = events.next().await {
+        match item {
+            Ok(AskEvent::Event { event, .. }) => {
+                let text = describe(&event);
+                if let Some(bar) = &spinner {
+                    bar.suspend(|| printer.emit(&text, json!({"type": "event", "event": &*event})));
+                } else {
+                    printer.emit(&text, json!({"type": "event", "event": &*event}));
+                }
+            }
+            Ok(AskEvent::Done {
+                outcome: done,
+                cursor,
+            }) => {
+                outcome = Some(done);
+                let _ = cursor;
+            }
+            Err(error) => {
+                finish(spinner);
+                return Err(error.into());
+            }
+        }
+    }
+    finish(spinner);
+    let outcome = outcome.ok_or_else(|| Failure {
+        code: crate::context::exit::SERVICE,
+        message: "no outcome".into(),
+    })?;
+    print_outcome(printer, &outcome);
+    Ok(outcome_code(&outcome))
+}
+
+fn describe(event: &flowhunt_api::types::FlowSessionEvent) -> String {
+    let meta = |k: &str| {
+        event
+            .metadata
+            .as_ref()
+            .and_then(|m| m.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let detail = meta("message")
+        .or_else(|| meta("loading_desc"))
+        .or_else(|| meta("action_description"))
+        .or_else(|| meta("tool_name"))
+        .or_else(|| meta("prompt_message"))
+        .unwrap_or_default();
+    format!("  [{}] {}: {}", event.action_type, event.event_type, detail)
+}
+
+/// Prints an outcome (shared by every service).
+pub fn print_outcome(printer: Printer, outcome: &Outcome) {
+    let text = match outcome {
+        Outcome::Completed { answer, .. } => format!("answer: {answer}"),
+        Outcome::NeedsInput { prompt } => format!("needs input: {prompt}"),
+        Outcome::Failed { reason } => format!("failed: {reason}"),
+    };
+    printer.emit(text, json!({"type": "outcome", "outcome": outcome}));
+}
