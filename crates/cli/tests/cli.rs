@@ -1,0 +1,210 @@
+//! The built `assist` binary against an in-process sandbox: output modes, exit codes, input,
+//! configuration errors, unreachable servers and deadlines. Keys never appear in any output.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use assistants_sandbox::{DEFAULT_API_KEY, Faults, Sandbox};
+use serde_json::Value;
+
+const FLOWHUNT_KEY: &str = "fh_secret_never_printed";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `assist args` with the sandbox's URL and keys in the environment.
+async fn assist(base: &str, args: &[&str], stdin: &str) -> Run {
+    let (base, args, stdin) = (
+        base.to_string(),
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        stdin.to_string(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_assist"))
+            .args(&args)
+            .env_clear()
+            .env("FLOWHUNT_BASE_URL", &base)
+            .env("PIECES_BASE_URL", &base)
+            .env("FLOWGEN_BASE_URL", &base)
+            .env("FLOWHUNT_API_KEY", FLOWHUNT_KEY)
+            .env("FLOWHUNT_WORKSPACE_ID", "ws")
+            .env("FLOWGEN_API_KEY", DEFAULT_API_KEY)
+            .env("FLOWGEN_FLOW_ID", "flow1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        };
+        for secret in [FLOWHUNT_KEY, DEFAULT_API_KEY] {
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "a key leaked: {} {}",
+                run.stdout,
+                run.stderr
+            );
+        }
+        run
+    })
+    .await
+    .unwrap()
+}
+
+fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flowhunt_ask_in_text_and_json() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let run = assist(&sandbox.base_url(), &["flowhunt", "ask", "hello there"], "").await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("answer: Answer to \"hello there\": 2 words received."),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("[v3_tool_call_start]"),
+        "events are printed: {}",
+        run.stdout
+    );
+
+    let run = assist(
+        &sandbox.base_url(),
+        &["flowhunt", "ask", "hello there", "--json"],
+        "",
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines = json_lines(&run.stdout);
+    assert_eq!(lines.first().unwrap()["type"], "session");
+    assert!(lines.iter().filter(|l| l["type"] == "event").count() >= 4);
+    let last = lines.last().unwrap();
+    assert_eq!(last["type"], "outcome");
+    assert_eq!(last["outcome"]["outcome"], "completed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flowgen_questions_are_answered_from_stdin_or_exit_5() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let run = assist(
+        &sandbox.base_url(),
+        &["--json", "flowgen", "ask", "deploy after my approval"],
+        "yes\n",
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines = json_lines(&run.stdout);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["type"] == "status" && l["status"] == "wait_for_human_input")
+    );
+    assert_eq!(
+        lines.last().unwrap()["outcome"]["answer"],
+        "Thanks, received \"yes\". Done: deploy after my approval"
+    );
+
+    let run = assist(
+        &sandbox.base_url(),
+        &["flowgen", "ask", "deploy after my approval"],
+        "",
+    )
+    .await;
+    assert_eq!(run.code, 5, "no input left: {}", run.stdout);
+    assert!(run.stdout.contains("needs input"), "{}", run.stdout);
+
+    let run = assist(&sandbox.base_url(), &["flowgen", "ask", "please [fail]"], "").await;
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    let run = assist(&sandbox.base_url(), &["flowgen", "chats"], "").await;
+    assert_eq!(run.code, 0);
+    assert_eq!(run.stdout.lines().count(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pieces_create_list_watch_delete() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let base = sandbox.base_url();
+    let run = assist(&base, &["--json", "pieces", "create", "--name", "Notes"], "").await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let id = json_lines(&run.stdout)[0]["id"].as_str().unwrap().to_string();
+    let run = assist(&base, &["pieces", "list"], "").await;
+    assert!(run.stdout.contains(&id) && run.stdout.contains("Notes"));
+    let run = assist(&base, &["pieces", "watch", "--count", "1", "--json"], "").await;
+    assert_eq!(json_lines(&run.stdout)[0]["change"], "added");
+    let run = assist(&base, &["pieces", "delete", &id], "").await;
+    assert_eq!(run.code, 0);
+    let run = assist(&base, &["pieces", "delete", &id], "").await;
+    assert_eq!(
+        run.code, 3,
+        "deleting twice is the service's refusal: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("was not found"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn configuration_errors_read_as_guidance() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let run = assist(&sandbox.base_url(), &["flowgen", "ask", "--chat", "", "hi"], "").await;
+    assert_eq!(run.code, 2, "an empty id is a usage error: {}", run.stderr);
+    let out = tokio::task::spawn_blocking(|| {
+        Command::new(env!("CARGO_BIN_EXE_assist"))
+            .args(["flowgen", "chats"])
+            .env_clear()
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("FLOWGEN_API_KEY is not set: export it or pass --api-key")
+    );
+    let run = assist(&sandbox.base_url(), &["flowhunt", "nope"], "").await;
+    assert_eq!(run.code, 2);
+    for args in [
+        &["--help"][..],
+        &["flowgen", "--help"],
+        &["pieces", "watch", "--help"],
+        &["sandbox", "--help"],
+    ] {
+        let run = assist(&sandbox.base_url(), args, "").await;
+        assert_eq!(run.code, 0, "{args:?}");
+        assert!(run.stdout.contains("Usage"), "{args:?}: {}", run.stdout);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreachable_servers_and_deadlines_have_their_codes() {
+    let run = assist("http://127.0.0.1:9", &["pieces", "list"], "").await;
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("connection failed"), "{}", run.stderr);
+    let slow = Sandbox::builder()
+        .faults(Faults {
+            latency: Duration::from_secs(30),
+            ..Faults::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let run = assist(&slow.base_url(), &["--timeout", "1", "flowgen", "chats"], "").await;
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(run.stderr.contains("deadline"), "{}", run.stderr);
+}
