@@ -12,9 +12,9 @@ use serde_json::{Map, Value, json};
 
 /// The three specs, embedded at build time from the workspace's `specs/`.
 pub const EMBEDDED: [(&str, &str); 3] = [
-    ("flowhunt", include_str!("../../../specs/flowhunt.yaml")),
-    ("pieces", include_str!("../../../specs/pieces.yaml")),
-    ("flowgen", include_str!("../../../specs/flowgen.yaml")),
+    ("flowhunt", include_str!("../specs/flowhunt.yaml")),
+    ("pieces", include_str!("../specs/pieces.yaml")),
+    ("flowgen", include_str!("../specs/flowgen.yaml")),
 ];
 
 /// Converts an OpenAPI 3.0 document (or schema) to JSON Schema 2020-12, recursively.
