@@ -6,8 +6,10 @@
 //! briefly and exits non-zero when one fails to run, so CI keeps the benchmarks working.
 
 mod decode;
+mod latency;
 mod overhead;
 mod report;
+mod waiters;
 
 use std::process::ExitCode;
 
@@ -58,6 +60,8 @@ fn main() -> ExitCode {
     let scenarios: Vec<(&str, report::Runner)> = vec![
         ("overhead", Box::new(|s| Box::pin(overhead::run(s)))),
         ("decode", Box::new(|s| Box::pin(decode::run(s)))),
+        ("latency", Box::new(|s| Box::pin(latency::run(s)))),
+        ("waiters", Box::new(|s| Box::pin(waiters::run(s)))),
     ];
     let mut results = Vec::new();
     let mut failed = Vec::new();

@@ -20,21 +20,46 @@ pub enum FlowgenContract {
 /// Each reply is a sequence of steps (FlowHunt events, FlowGen status changes); step `n` becomes
 /// visible `n * step` after the request that started it, measured on tokio's clock, so tests
 /// under paused time are deterministic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timing {
     /// Delay between two steps of a reply.
     pub step: Duration,
+    /// Explicit offsets of FlowHunt's five reply events from the invoke (overrides `step`
+    /// for FlowHunt), e.g. a burst, tool calls spread over seconds, then a quiet spell.
+    pub flowhunt_offsets: Option<[Duration; 5]>,
 }
 
 impl Timing {
     /// Every step is visible at once (the default; for tests).
     pub fn instant() -> Self {
-        Self { step: Duration::ZERO }
+        Self {
+            step: Duration::ZERO,
+            flowhunt_offsets: None,
+        }
     }
 
     /// Steps `step` apart (the demo uses a few hundred milliseconds).
     pub fn realtime(step: Duration) -> Self {
-        Self { step }
+        Self {
+            step,
+            flowhunt_offsets: None,
+        }
+    }
+
+    /// FlowHunt's reply events at these offsets from the invoke.
+    pub fn flowhunt_schedule(offsets: [Duration; 5]) -> Self {
+        Self {
+            step: Duration::ZERO,
+            flowhunt_offsets: Some(offsets),
+        }
+    }
+
+    /// When step `n` of a reply is due, relative to its start.
+    pub fn offset(&self, n: usize) -> Duration {
+        match &self.flowhunt_offsets {
+            Some(offsets) => offsets.get(n).copied().unwrap_or(Duration::ZERO),
+            None => self.step * n as u32,
+        }
     }
 }
 

@@ -157,7 +157,7 @@ async fn invoke(State(state): State<Arc<AppState>>, Path(session_id): Path<Strin
         return wire::json_response(StatusCode::UNPROCESSABLE_ENTITY, detail);
     }
     let message = body["message"].as_str().unwrap_or_default().to_string();
-    let step = state.config.timing.step;
+    let timing = state.config.timing.clone();
     let share = state.config.faults.duplicate_boundary;
     let start = tokio::time::Instant::now();
     let now = state.clock.now_ms();
@@ -170,7 +170,12 @@ async fn invoke(State(state): State<Arc<AppState>>, Path(session_id): Path<Strin
         return wire::detail(StatusCode::NOT_FOUND, "Session not found");
     };
     let created = now.max(session.last_ts + 1);
-    let at = |n: u32| (start + step * n, created + (step * n).as_millis() as u64);
+    let at = |n: usize| {
+        (
+            start + timing.offset(n),
+            created + timing.offset(n).as_millis() as u64,
+        )
+    };
     let (d, t) = at(0);
     push(
         session,
@@ -212,7 +217,7 @@ async fn invoke(State(state): State<Arc<AppState>>, Path(session_id): Path<Strin
         false,
     );
     let (d, t) = at(3);
-    let end_meta = json!({"tool_name": "search_docs", "agent_query": query, "tool_response": "3 results", "duration_ms": step.as_millis() as u64});
+    let end_meta = json!({"tool_name": "search_docs", "agent_query": query, "tool_response": "3 results", "duration_ms": timing.offset(3).saturating_sub(timing.offset(2)).as_millis() as u64});
     push(
         session,
         &session_id,
