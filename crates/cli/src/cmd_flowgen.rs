@@ -62,7 +62,25 @@ pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<
                 );
                 ask_user(prompt)
             });
-            let outcome = flowgen.send_and_wait(&chat_id, &message, handler).await;
+            // Status changes are reported from the chat's shared poll loop: no extra requests.
+            let last = std::sync::Mutex::new(None::<String>);
+            let statuses = flowgen.wait_until(&chat_id, |chat| {
+                let status = chat.status.to_string();
+                if let Ok(mut last) = last.lock()
+                    && last.as_deref() != Some(status.as_str())
+                {
+                    printer.emit(
+                        format!("  status: {status:?}"),
+                        json!({"type": "status", "status": status}),
+                    );
+                    *last = Some(status);
+                }
+                false
+            });
+            let outcome = tokio::select! {
+                outcome = flowgen.send_and_wait(&chat_id, &message, handler) => outcome,
+                Err(error) = statuses => Err(error),
+            };
             finish(spinner);
             let outcome = outcome?;
             if let assistants::Outcome::Completed { messages, .. } = &outcome {
