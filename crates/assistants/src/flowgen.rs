@@ -126,6 +126,13 @@ impl FlowGen {
     ///
     /// # Errors
     /// API and transport errors; a create is never re-sent once it may have reached the server.
+    ///
+    /// ```no_run
+    /// # async fn demo(flowgen: assistants::FlowGen) -> Result<(), assistants::Error> {
+    /// let chat = flowgen.create_chat("Trip planner", "8q2mzl4x7vw1k3d").await?;
+    /// println!("{} is {}", chat.id, chat.status);
+    /// # Ok(()) }
+    /// ```
     pub async fn create_chat(&self, name: &str, flow_id: &str) -> Result<types::Chat, Error> {
         check_id("flow id", flow_id)?;
         let max = self.settings.max_body_bytes;
@@ -229,6 +236,13 @@ impl FlowGen {
     ///
     /// # Errors
     /// The poll's error, or [`Error::Deadline`].
+    ///
+    /// ```no_run
+    /// # async fn demo(flowgen: assistants::FlowGen) -> Result<(), assistants::Error> {
+    /// let done = flowgen.wait_until("k2j4h6g8f0d1s3a", |chat| assistants::flowgen::is_terminal(&chat.status)).await?;
+    /// println!("{}", done.status);
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_until(
         &self,
         chat_id: &str,
@@ -268,6 +282,17 @@ impl FlowGen {
     /// # Errors
     /// API and transport errors, [`Error::Failed`] when the server refuses the input, and
     /// [`Error::Deadline`]. The send itself is never repeated.
+    ///
+    /// ```no_run
+    /// # async fn demo(flowgen: assistants::FlowGen) -> Result<(), assistants::Error> {
+    /// let answer_yes = assistants::AnswerWith(|question: &str| {
+    ///     println!("the assistant asks: {question}");
+    ///     Some("yes".to_string())
+    /// });
+    /// let outcome = flowgen.send_and_wait("k2j4h6g8f0d1s3a", "Book the trip", answer_yes).await?;
+    /// println!("{outcome:?}");
+    /// # Ok(()) }
+    /// ```
     pub async fn send_and_wait(
         &self,
         chat_id: &str,

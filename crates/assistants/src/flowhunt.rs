@@ -88,6 +88,13 @@ impl FlowHunt {
     ///
     /// # Errors
     /// [`Error::Config`] without a workspace id; API and transport errors otherwise.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: assistants::Client) -> Result<(), assistants::Error> {
+    /// let session = client.flowhunt()?.create_session().await?;
+    /// println!("session {}", session.id());
+    /// # Ok(()) }
+    /// ```
     pub async fn create_session(&self) -> Result<Session, Error> {
         self.create_session_with(types::FlowAssistantSessionCreateRequest::default())
             .await
@@ -154,6 +161,21 @@ impl Session {
     ///
     /// The invoke is never sent twice unless the first attempt provably never left. The
     /// configured deadline covers the whole stream and cancels a request in flight.
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// # async fn demo(session: assistants::Session) -> Result<(), assistants::Error> {
+    /// let mut events = session.ask("Add a chat input to my flow");
+    /// while let Some(item) = events.next().await {
+    ///     match item? {
+    ///         assistants::AskEvent::Event { event, cursor } => {
+    ///             println!("{} (resume from {})", event.action_type, cursor.from_timestamp);
+    ///         }
+    ///         assistants::AskEvent::Done { outcome, .. } => println!("{outcome:?}"),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn ask(&self, message: impl Into<String>) -> EventStream<AskEvent> {
         let message = message.into();
         let cursor = Cursor {
@@ -167,6 +189,13 @@ impl Session {
     }
 
     /// Continues a stream from a saved cursor (after a restart): polls only, never invokes.
+    ///
+    /// ```no_run
+    /// # fn demo(flowhunt: assistants::FlowHunt, saved: &str) -> Result<(), Box<dyn std::error::Error>> {
+    /// let cursor: assistants::Cursor = serde_json::from_str(saved)?;
+    /// let events = flowhunt.session(cursor.session_id.clone()).resume(cursor);
+    /// # let _ = events; Ok(()) }
+    /// ```
     pub fn resume(&self, cursor: Cursor) -> EventStream<AskEvent> {
         self.stream(cursor, None)
     }
@@ -175,6 +204,15 @@ impl Session {
     ///
     /// # Errors
     /// The first error of the stream, or [`Error::Deadline`].
+    ///
+    /// ```no_run
+    /// # async fn demo(session: assistants::Session) -> Result<(), assistants::Error> {
+    /// match session.ask_once("What does my flow do?").await? {
+    ///     assistants::Outcome::Completed { answer, .. } => println!("{answer}"),
+    ///     other => println!("{other:?}"),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn ask_once(&self, message: impl Into<String>) -> Result<Outcome, Error> {
         use futures::StreamExt;
         let mut stream = self.ask(message);

@@ -66,6 +66,13 @@ impl Pieces {
     ///
     /// # Errors
     /// API and transport errors; never re-sent once it may have reached the server.
+    ///
+    /// ```no_run
+    /// # async fn demo(pieces: assistants::Pieces) -> Result<(), assistants::Error> {
+    /// let conversation = pieces.create("Release notes").await?;
+    /// pieces.delete(&conversation.id).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn create(&self, name: &str) -> Result<types::Conversation, Error> {
         let max = self.settings.max_body_bytes;
         self.call(
@@ -170,6 +177,19 @@ impl Pieces {
     ///
     /// The conversations existing at the start are reported as [`ConversationChange::Added`].
     /// The stream does not end on its own; drop it to stop watching.
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// # async fn demo(pieces: assistants::Pieces) -> Result<(), assistants::Error> {
+    /// let mut changes = pieces.watch_conversations();
+    /// while let Some(change) = changes.next().await {
+    ///     match change? {
+    ///         assistants::ConversationChange::Added(id) => println!("+ {id}"),
+    ///         assistants::ConversationChange::Removed(id) => println!("- {id}"),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn watch_conversations(&self) -> EventStream<ConversationChange> {
         let state = Watch {
             pieces: self.clone(),

@@ -95,6 +95,18 @@ impl Pacer {
 ///
 /// # Errors
 /// [`Error::Deadline`] when `limit` passes first; otherwise the future's own result.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::time::Duration;
+/// let slow = async {
+///     tokio::time::sleep(Duration::from_secs(5)).await;
+///     Ok::<_, assistants::Error>(())
+/// };
+/// let result = assistants::within(Some(Duration::from_millis(10)), slow).await;
+/// assert!(matches!(result, Err(assistants::Error::Deadline { .. })));
+/// # }
+/// ```
 pub async fn within<T>(
     limit: Option<Duration>,
     future: impl Future<Output = Result<T, Error>>,

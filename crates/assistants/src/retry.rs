@@ -118,6 +118,15 @@ impl RetryPolicy {
 
 /// Runs `call` until it succeeds, the error is not retryable for `idempotency`, or the attempts
 /// run out; sleeps the server's `Retry-After` when given, the policy's delay otherwise.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use assistants::{Idempotency, RetryPolicy, with_retry};
+/// let policy = RetryPolicy::standard().with_max_attempts(5);
+/// let value = with_retry(&policy, Idempotency::Safe, "example", || async { Ok::<_, assistants::Error>(42) }).await;
+/// assert_eq!(value.unwrap(), 42);
+/// # }
+/// ```
 pub async fn with_retry<T, F, Fut>(
     policy: &RetryPolicy,
     idempotency: Idempotency,
