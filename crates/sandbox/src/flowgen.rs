@@ -226,6 +226,18 @@ async fn history(
     }
 }
 
+/// A message request in FastAPI's order: body parsed, then the key, then the body validated.
+fn message_request(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+    operation: &str,
+) -> Result<String, Response> {
+    let body = wire::parse_body(body)?.ok_or_else(|| wire::missing(&["body"]))?;
+    authorize(state, headers)?;
+    message_text(state, operation, &body)
+}
+
 /// The text of a message body in the served contract, or the 422 the real server sends.
 fn message_text(state: &AppState, operation: &str, body: &Value) -> Result<String, Response> {
     if let Err(detail) = state.validators.check(operation, body) {
@@ -295,15 +307,7 @@ async fn send(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let body = match wire::parse_body(&body) {
-        Ok(Some(body)) => body,
-        Ok(None) => return wire::missing(&["body"]),
-        Err(response) => return response,
-    };
-    if let Err(response) = authorize(&state, &headers) {
-        return response;
-    }
-    let text = match message_text(&state, "send_message", &body) {
+    let text = match message_request(&state, &headers, &body, "send_message") {
         Ok(text) => text,
         Err(response) => return response,
     };
@@ -427,15 +431,7 @@ async fn input(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let body = match wire::parse_body(&body) {
-        Ok(Some(body)) => body,
-        Ok(None) => return wire::missing(&["body"]),
-        Err(response) => return response,
-    };
-    if let Err(response) = authorize(&state, &headers) {
-        return response;
-    }
-    let text = match message_text(&state, "send_input", &body) {
+    let text = match message_request(&state, &headers, &body, "send_input") {
         Ok(text) => text,
         Err(response) => return response,
     };
