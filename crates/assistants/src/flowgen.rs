@@ -250,7 +250,8 @@ impl FlowGen {
     ) -> Result<types::Chat, Error> {
         check_id("chat id", chat_id)?;
         let mut rx = self.subscribe(chat_id);
-        crate::poll::within(self.settings.timeout, async move {
+        let span = tracing::info_span!("wait", service = "flowgen", chat = chat_id, kind = "wait_until");
+        let wait = async move {
             loop {
                 let snapshot = rx.borrow_and_update().clone();
                 match snapshot {
@@ -270,8 +271,8 @@ impl FlowGen {
                     });
                 }
             }
-        })
-        .await
+        };
+        crate::poll::within(self.settings.timeout, tracing::Instrument::instrument(wait, span)).await
     }
 
     /// Sends `message` and waits for the run to end, answering questions with `handler`.
@@ -380,7 +381,14 @@ impl FlowGen {
                 }
             }
         };
-        let result = crate::poll::within(self.settings.timeout, turn).await;
+        let span = tracing::info_span!(
+            "wait",
+            service = "flowgen",
+            chat = chat_id,
+            kind = "send_and_wait"
+        );
+        let result =
+            crate::poll::within(self.settings.timeout, tracing::Instrument::instrument(turn, span)).await;
         if !send.is_finished() && result.is_err() {
             send.abort();
         }
@@ -522,6 +530,12 @@ async fn poll_loop(flowgen: FlowGen, chat_id: String, tx: watch::Sender<Snapshot
             break;
         }
         let delay = pacer.next(news);
+        tracing::debug!(
+            chat = chat_id.as_str(),
+            news,
+            delay_ms = delay.as_millis() as u64,
+            "next status poll"
+        );
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = nudge.notified() => { pacer.next(true); }

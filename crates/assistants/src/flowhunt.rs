@@ -281,7 +281,13 @@ impl AskState {
                 return None;
             }
             let deadline = self.deadline;
-            let step = self.step();
+            let span = tracing::info_span!(
+                "wait",
+                service = "flowhunt",
+                session = self.cursor.session_id.as_str(),
+                cursor = self.cursor.from_timestamp
+            );
+            let step = tracing::Instrument::instrument(self.step(), span);
             let result = match deadline {
                 Some((at, limit)) => match tokio::time::timeout_at(at, step).await {
                     Ok(result) => result,
@@ -337,6 +343,7 @@ impl AskState {
             return Ok(());
         }
         let delay = self.pacer.next(self.news);
+        tracing::debug!(delay_ms = delay.as_millis() as u64, "next poll");
         tokio::time::sleep(delay).await;
         // Poll 1 ms before the cursor: events sharing its millisecond are seen on any server.
         let from = self.cursor.from_timestamp.saturating_sub(1).to_string();
