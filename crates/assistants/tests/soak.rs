@@ -1,0 +1,176 @@
+//! A bounded fault soak: 100 FlowHunt invocations and 100 FlowGen chats through a sandbox that
+//! injects 429s (with Retry-After), 503s, dropped connections, latency and duplicated boundary
+//! events. Every event is delivered once and in order, every operation ends with an outcome or
+//! a typed error within its deadline, and no non-idempotent call is sent twice.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use assistants::{
+    AnswerWith, AskEvent, Error, FlowGen, FlowHunt, Outcome, PollPolicy, RetryPolicy, Settings,
+};
+use assistants_sandbox::{DEFAULT_API_KEY, Faults, Sandbox, Timing};
+use futures::StreamExt;
+
+fn settings() -> Settings {
+    Settings {
+        poll: PollPolicy::fixed(Duration::from_millis(2)),
+        retry: RetryPolicy::standard()
+            .with_max_attempts(6)
+            .with_initial_delay(Duration::from_millis(1))
+            .with_max_delay(Duration::from_millis(10))
+            .with_seed(11),
+        timeout: Some(Duration::from_secs(30)),
+        ..Settings::default()
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    attempts: AtomicU64,
+    completed: AtomicU64,
+    typed_errors: AtomicU64,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_never_lose_repeat_or_double_send() {
+    let faults = Faults {
+        latency: Duration::from_millis(1),
+        rate_429: 0.08,
+        retry_after_secs: 0,
+        rate_5xx: 0.08,
+        rate_drop: 0.04,
+        duplicate_boundary: true,
+        ..Faults::default()
+    };
+    let sandbox = Sandbox::builder()
+        .faults(faults)
+        .timing(Timing::realtime(Duration::from_millis(2)))
+        .seed(2024)
+        .start()
+        .await
+        .unwrap();
+    let base = sandbox.base_url();
+    let flowhunt = FlowHunt::new(
+        flowhunt_api::Client::with_api_key(&base, "k".into()).unwrap(),
+        Some("ws".into()),
+        settings(),
+    );
+    let flowgen = FlowGen::new(
+        flowgen_api::Client::with_api_key(&base, DEFAULT_API_KEY.into()).unwrap(),
+        settings(),
+    );
+
+    let (fh, fg) = (Counts::default(), Counts::default());
+    let invocations = futures::stream::iter(0..100)
+        .map(|i| {
+            let (flowhunt, fh) = (&flowhunt, &fh);
+            async move {
+                let Ok(session) = flowhunt.create_session().await else {
+                    return;
+                };
+                fh.attempts.fetch_add(1, Ordering::SeqCst);
+                let mut seen = HashSet::new();
+                let mut last = 0u64;
+                let mut events = session.ask(format!("soak {i}"));
+                while let Some(item) = events.next().await {
+                    match item {
+                        Ok(AskEvent::Event { event, .. }) => {
+                            assert!(
+                                seen.insert(event.event_id.clone()),
+                                "event {} delivered twice",
+                                event.event_id
+                            );
+                            let ts: u64 = event.created_at_timestamp.parse().unwrap();
+                            assert!(ts >= last, "out of order");
+                            last = ts;
+                        }
+                        Ok(AskEvent::Done { outcome, .. }) => {
+                            assert_eq!(
+                                outcome.answer(),
+                                Some(format!("Answer to \"soak {i}\": 2 words received.").as_str())
+                            );
+                            assert_eq!(seen.len(), 5, "nothing lost");
+                            fh.completed.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(error) => {
+                            assert!(
+                                !matches!(error, Error::Deadline { .. }),
+                                "no operation ran into its deadline: {error}"
+                            );
+                            fh.typed_errors.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                }
+            }
+        })
+        .buffer_unordered(20)
+        .collect::<Vec<()>>();
+    let chats = futures::stream::iter(0..100)
+        .map(|i| {
+            let (flowgen, fg) = (&flowgen, &fg);
+            async move {
+                let Ok(chat) = flowgen.create_chat(&format!("soak {i}"), "flow").await else {
+                    return;
+                };
+                fg.attempts.fetch_add(1, Ordering::SeqCst);
+                let message = if i % 2 == 0 {
+                    format!("soak {i}")
+                } else {
+                    format!("soak {i} needs approval")
+                };
+                match flowgen
+                    .send_and_wait(&chat.id, &message, AnswerWith(|_: &str| Some("yes".into())))
+                    .await
+                {
+                    Ok(Outcome::Completed { .. }) => {
+                        fg.completed.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Ok(other) => panic!("chat {i}: unexpected {other:?}"),
+                    Err(error) => {
+                        assert!(!matches!(error, Error::Deadline { .. }), "no deadline: {error}");
+                        fg.typed_errors.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            }
+        })
+        .buffer_unordered(20)
+        .collect::<Vec<()>>();
+    tokio::join!(invocations, chats);
+
+    let get = |c: &Counts| {
+        (
+            c.attempts.load(Ordering::SeqCst),
+            c.completed.load(Ordering::SeqCst),
+            c.typed_errors.load(Ordering::SeqCst),
+        )
+    };
+    let ((fh_attempts, fh_done, fh_errors), (fg_attempts, fg_done, fg_errors)) = (get(&fh), get(&fg));
+    println!("FlowHunt: {fh_attempts} asks, {fh_done} answered, {fh_errors} typed errors");
+    println!("FlowGen: {fg_attempts} sends, {fg_done} completed, {fg_errors} typed errors");
+    println!("requests: {:?}", sandbox.requests());
+    assert_eq!(
+        fh_done + fh_errors,
+        fh_attempts,
+        "every ask ended with an outcome or a typed error"
+    );
+    assert_eq!(
+        fg_done + fg_errors,
+        fg_attempts,
+        "every send ended with an outcome or a typed error"
+    );
+    // About 65 and 55 complete per run here; the floors only say that faults are survivable.
+    assert!(
+        fh_done >= 35 && fg_done >= 25,
+        "faults are survivable: {fh_done} / {fg_done}"
+    );
+    // Non-idempotent calls: each sent at most once per attempt (none were connect failures).
+    assert_eq!(
+        sandbox.requests_for("invoke_v3_flow_assistant_response"),
+        fh_attempts
+    );
+    assert_eq!(sandbox.requests_for("send_message"), fg_attempts);
+    assert_eq!(sandbox.requests_for("create_v3_flow_assistant_session"), 100);
+    assert_eq!(sandbox.requests_for("create_chat"), 100);
+}
