@@ -472,3 +472,113 @@ impl AskState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn event(id: usize, ts: u64) -> FlowSessionEvent {
+        serde_json::from_value(serde_json::json!({
+            "workspace_id": "w", "session_id": "s", "event_id": format!("e{id}"), "event_type": "ai",
+            "created_at_timestamp": ts.to_string(), "action_type": "loading", "credits": 0,
+        }))
+        .expect("a valid event")
+    }
+
+    fn state() -> AskState {
+        let api = flowhunt_api::Client::new("http://127.0.0.1:9");
+        let settings = Arc::new(Settings::default());
+        AskState {
+            api,
+            pacer: settings.poll.pacer(),
+            settings,
+            deadline: None,
+            cursor: Cursor {
+                session_id: "s".into(),
+                from_timestamp: 0,
+                seen_at_boundary: BTreeSet::new(),
+                invocation_timestamp: Some(0),
+                message: "m".into(),
+            },
+            invoke: None,
+            queue: VecDeque::new(),
+            messages: Vec::new(),
+            news: false,
+            done: false,
+        }
+    }
+
+    fn delivered(state: &mut AskState) -> Vec<(String, u64)> {
+        state
+            .queue
+            .drain(..)
+            .filter_map(|item| match item {
+                Ok(AskEvent::Event { event, .. }) => Some((event.event_id.clone(), timestamp(&event))),
+                _ => None,
+            })
+            .collect()
+    }
+
+    proptest! {
+        // Debug builds on 2 cores: 48 cases per property keep the suite fast; raise the
+        // number here for a deeper run.
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Events become visible in timestamp order (several may share a millisecond); each poll
+        /// returns what is visible from `cursor - 1` on, shuffled, with duplicates. Every event
+        /// comes out exactly once, in timestamp order, and the cursor never goes back.
+        #[test]
+        fn every_event_once_and_in_order(
+            gaps in proptest::collection::vec(0u64..3, 1..40),
+            polls in proptest::collection::vec((0usize..40, any::<u64>(), 0usize..4), 1..12),
+        ) {
+            let mut ts = 1000;
+            let events: Vec<(usize, u64)> = gaps.iter().enumerate().map(|(i, gap)| { ts += gap; (i, ts) }).collect();
+            let mut state = state();
+            let mut out = Vec::new();
+            let mut visible = 0usize;
+            let mut last_cursor = 0;
+            let mut schedule = polls.clone();
+            schedule.push((events.len(), 0, 0)); // a last poll sees everything
+            for (grow, seed, dupes) in schedule {
+                visible = (visible + grow).min(events.len());
+                let from = state.cursor.from_timestamp.saturating_sub(1);
+                let mut batch: Vec<FlowSessionEvent> = events[..visible].iter().filter(|(_, t)| *t >= from).map(|(i, t)| event(*i, *t)).collect();
+                for d in 0..dupes.min(batch.len()) {
+                    batch.push(batch[d].clone());
+                }
+                let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
+                rand::seq::SliceRandom::shuffle(batch.as_mut_slice(), &mut rng);
+                state.absorb(batch);
+                prop_assert!(state.cursor.from_timestamp >= last_cursor, "the cursor went back");
+                last_cursor = state.cursor.from_timestamp;
+                out.extend(delivered(&mut state));
+            }
+            let ids: Vec<&String> = out.iter().map(|(id, _)| id).collect();
+            let unique: std::collections::HashSet<&&String> = ids.iter().collect();
+            prop_assert_eq!(unique.len(), ids.len(), "an event came twice");
+            prop_assert_eq!(out.len(), events.len(), "an event was lost");
+            prop_assert!(out.windows(2).all(|w| w[0].1 <= w[1].1), "out of order");
+        }
+
+        /// A cursor survives serialisation unchanged.
+        #[test]
+        fn cursors_round_trip(from in any::<u64>(), ids in proptest::collection::btree_set("[a-z0-9-]{1,12}", 0..5), message in "\\PC{0,40}") {
+            let cursor = Cursor { session_id: "s".into(), from_timestamp: from, seen_at_boundary: ids, invocation_timestamp: Some(from / 2), message };
+            let back: Cursor = serde_json::from_str(&serde_json::to_string(&cursor).unwrap()).unwrap();
+            prop_assert_eq!(back, cursor);
+        }
+
+        /// Any action type, known or not, round-trips through the open enum and the event type.
+        #[test]
+        fn open_enums_round_trip(value in "\\PC{0,30}") {
+            let parsed: FlowEventActionType = serde_json::from_value(serde_json::Value::String(value.clone())).unwrap();
+            prop_assert_eq!(parsed.as_str(), value.as_str());
+            prop_assert_eq!(serde_json::to_value(&parsed).unwrap(), serde_json::Value::String(value.clone()));
+            let status = flowgen_api::types::ChatStatus::from(value.as_str());
+            prop_assert_eq!(status.to_string(), value);
+        }
+    }
+}
