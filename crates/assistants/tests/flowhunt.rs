@@ -264,3 +264,20 @@ async fn bad_input_is_rejected_before_any_request() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn messages_from_every_unicode_plane_round_trip() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let session = flowhunt(&sandbox.base_url(), settings())
+        .create_session()
+        .await
+        .unwrap();
+    // BMP (Latin, CJK, RTL, combining), SMP (emoji, Linear B), SIP (CJK Ext. B), TIP, SSP tag, private use.
+    let message = "héllo 你好 שלום e\u{301} 🦀 \u{10000} \u{20000} \u{30000} \u{E0041} \u{F0000} \u{10FFFD}";
+    let outcome = session.ask_once(message).await.unwrap();
+    let words = message.split_whitespace().count();
+    assert_eq!(
+        outcome.answer(),
+        Some(format!("Answer to \"{message}\": {words} words received.").as_str())
+    );
+}
