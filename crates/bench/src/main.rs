@@ -9,6 +9,7 @@ mod decode;
 mod latency;
 mod overhead;
 mod report;
+mod sdk;
 mod waiters;
 
 use std::process::ExitCode;
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
         ("decode", Box::new(|s| Box::pin(decode::run(s)))),
         ("latency", Box::new(|s| Box::pin(latency::run(s)))),
         ("waiters", Box::new(|s| Box::pin(waiters::run(s)))),
+        ("sdk", Box::new(|s| Box::pin(sdk::run(s)))),
     ];
     let mut results = Vec::new();
     let mut failed = Vec::new();

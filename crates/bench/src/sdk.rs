@@ -1,0 +1,99 @@
+//! Against the official SDKs: the same sequential calls through our generated clients and
+//! through the official Python SDKs (`flowhunt`, `pieces_os_client`), against the same sandbox.
+//!
+//! Needs the SDKs in `target/ci-tools/venv` (created by `crates/sandbox/conformance/run.sh`,
+//! which CI runs first); without them the scenario reports that it cannot run. Goal: >= 5x.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use assistants_sandbox::Sandbox;
+
+use crate::Size;
+use crate::report::{Figure, Scenario};
+
+/// Runs the scenario.
+pub async fn run(size: Size) -> anyhow::Result<Scenario> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = root.join("target/ci-tools/venv/bin/python");
+    anyhow::ensure!(
+        python.exists(),
+        "the official SDKs are not installed: run `bash crates/sandbox/conformance/run.sh` once (it creates target/ci-tools/venv)"
+    );
+    let calls = size.pick(50, 500);
+    let sandbox = Sandbox::start().await?;
+    let base = sandbox.base_url();
+
+    let flowhunt = flowhunt_api::Client::with_api_key(&base, "bench".into())?;
+    let session = flowhunt
+        .create_v3_flow_assistant_session()
+        .workspace_id("bench")
+        .body(flowhunt_api::types::FlowAssistantSessionCreateRequest::default())
+        .send()
+        .await?
+        .into_inner();
+    flowhunt
+        .invoke_v3_flow_assistant_response()
+        .session_id(&session.session_id)
+        .body(flowhunt_api::types::FlowAssistantInvokeRequest::builder().message("bench"))
+        .send()
+        .await?;
+    let start = Instant::now();
+    for _ in 0..calls {
+        flowhunt
+            .poll_v3_flow_assistant_response()
+            .session_id(&session.session_id)
+            .from_timestamp("0")
+            .send()
+            .await?;
+    }
+    let ours_flowhunt = calls as f64 / start.elapsed().as_secs_f64();
+    let pieces = pieces_api::Client::with_base_url(&base)?;
+    let start = Instant::now();
+    for _ in 0..calls {
+        pieces.conversations_identifiers_snapshot().send().await?;
+    }
+    let ours_pieces = calls as f64 / start.elapsed().as_secs_f64();
+
+    let script = root.join("crates/bench/sdk_calls.py");
+    let (python, base_arg, calls_arg) = (python.clone(), base.clone(), calls.to_string());
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .arg(base_arg)
+            .arg(calls_arg)
+            .output()
+    })
+    .await?
+    .context("running the official SDKs")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "the SDK script failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let theirs: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("the SDK script's JSON")?;
+    let their = |k: &str| theirs[k].as_f64().unwrap_or(f64::NAN);
+    sandbox.shutdown().await;
+    Ok(Scenario {
+        name: "sdk".into(),
+        description: format!(
+            "{calls} sequential calls each against the same sandbox: generated Rust clients (ours) vs the official Python SDKs flowhunt 3.19.1 and pieces_os_client 5.0.1"
+        ),
+        figures: vec![
+            Figure::higher_is_better(
+                "FlowHunt poll calls/s",
+                ours_flowhunt,
+                their("flowhunt_poll_per_s"),
+                Some(5.0),
+            ),
+            Figure::higher_is_better(
+                "Pieces identifiers calls/s",
+                ours_pieces,
+                their("pieces_identifiers_per_s"),
+                Some(5.0),
+            ),
+        ],
+    })
+}
