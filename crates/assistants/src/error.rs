@@ -49,7 +49,9 @@ pub enum ErrorKind {
 }
 
 /// Everything that can go wrong, with what to do about it in each message.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Clone`, so that every waiter sharing one poll loop receives the same typed error.
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The server could not be reached, or the connection broke mid-response.
@@ -59,9 +61,9 @@ pub enum Error {
         service: Service,
         /// Whether the request provably never left (a connect error): safe to re-send.
         not_sent: bool,
-        /// The underlying error.
+        /// The underlying error (shared: see [`Error`]'s `Clone`).
         #[source]
-        source: reqwest::Error,
+        source: std::sync::Arc<reqwest::Error>,
     },
     /// The server answered with an error status; `message` is its own explanation.
     #[error("{service} answered HTTP {status}: {message}")]
@@ -288,12 +290,12 @@ pub(crate) async fn from_generated<E: ErrorBody>(
         G::CommunicationError(source) | G::InvalidUpgrade(source) => Error::Transport {
             service,
             not_sent: source.is_connect(),
-            source,
+            source: source.into(),
         },
         G::ResponseBodyError(source) => Error::Transport {
             service,
             not_sent: false,
-            source,
+            source: source.into(),
         },
         G::InvalidResponsePayload(bytes, source) => Error::Decode {
             service,

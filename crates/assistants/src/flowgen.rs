@@ -6,17 +6,16 @@
 //! `wait_for_human_input`), the chat's `updated` changed since the send, or the send returned
 //! `null` (the open-source server's "run over"). Bodies carry both contracts' fields.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use flowgen_api::types::{self, ChatStatus};
-use tokio::sync::{Notify, watch};
 
 use crate::config::{Settings, check_id, check_message};
 use crate::error::{Error, Service, from_generated};
 use crate::outcome::{Outcome, Role, TurnMessage};
 use crate::retry::{Idempotency, with_retry};
+use crate::shared::{Follower, Loops, Step};
 
 /// Whether a status ends a run: completed, failed, aborted, and the documented ready and error.
 pub fn is_terminal(status: &ChatStatus) -> bool {
@@ -58,19 +57,14 @@ impl<F: FnMut(&str) -> Option<String> + Send> InputHandler for AnswerWith<F> {
 }
 
 /// What every watcher of a chat sees: the latest read of the chat, or the error of that read.
-type Snapshot = Option<Result<types::Chat, String>>;
-
-struct Watch {
-    rx: watch::Receiver<Snapshot>,
-    nudge: Arc<Notify>,
-}
+type Snapshot = Option<Result<types::Chat, Error>>;
 
 /// FlowGen's handle.
 #[derive(Clone)]
 pub struct FlowGen {
     api: flowgen_api::Client,
     settings: Arc<Settings>,
-    watches: Arc<Mutex<HashMap<String, Watch>>>,
+    watches: Loops<Snapshot>,
 }
 
 impl std::fmt::Debug for FlowGen {
@@ -99,7 +93,7 @@ impl FlowGen {
         Self {
             api,
             settings: Arc::new(settings),
-            watches: Arc::default(),
+            watches: Loops::default(),
         }
     }
 
@@ -249,19 +243,14 @@ impl FlowGen {
         predicate: impl Fn(&types::Chat) -> bool,
     ) -> Result<types::Chat, Error> {
         check_id("chat id", chat_id)?;
-        let mut rx = self.subscribe(chat_id);
+        let mut rx = self.subscribe(chat_id).rx;
         let span = tracing::info_span!("wait", service = "flowgen", chat = chat_id, kind = "wait_until");
         let wait = async move {
             loop {
                 let snapshot = rx.borrow_and_update().clone();
                 match snapshot {
                     Some(Ok(chat)) if predicate(&chat) => return Ok(chat),
-                    Some(Err(message)) => {
-                        return Err(Error::Failed {
-                            service: Service::FlowGen,
-                            message,
-                        });
-                    }
+                    Some(Err(error)) => return Err(error),
                     _ => {}
                 }
                 if rx.changed().await.is_err() {
@@ -322,8 +311,11 @@ impl FlowGen {
             })
             .await
         });
-        self.nudge(chat_id);
-        let mut rx = self.subscribe(chat_id);
+        let follower = self.subscribe(chat_id);
+        if !follower.started {
+            follower.nudge(); // an action: a running loop polls now
+        }
+        let mut rx = follower.rx.clone();
         // `send_pending`: the send has not returned; `run_over`: it returned `null`, which the
         // open-source server does only once the run has ended.
         let mut send_pending = true;
@@ -334,10 +326,7 @@ impl FlowGen {
             loop {
                 let snapshot = rx.borrow_and_update().clone();
                 if let Some(read) = snapshot {
-                    let chat = read.map_err(|message| Error::Failed {
-                        service: Service::FlowGen,
-                        message,
-                    })?;
+                    let chat = read?;
                     let fresh = chat.updated != before.updated;
                     match &chat.status {
                         ChatStatus::Running => run_seen = true,
@@ -351,7 +340,7 @@ impl FlowGen {
                             };
                             self.send_input(chat_id, &answer).await?;
                             answered_at = Some(chat.updated.clone());
-                            self.nudge(chat_id);
+                            follower.nudge();
                         }
                         ChatStatus::Unknown(other) => {
                             tracing::warn!(chat = chat_id, status = other.as_str(), "unknown FlowGen status")
@@ -371,7 +360,7 @@ impl FlowGen {
                         match joined {
                             Ok(Ok(serde_json::Value::Null)) => {
                                 run_over = true; // open-source: the run is over
-                                self.nudge(chat_id);
+                                follower.nudge();
                             }
                             Ok(Ok(_)) => {} // answered at once (documented): the run goes on
                             Ok(Err(error)) => return Err(error),
@@ -477,72 +466,34 @@ impl FlowGen {
         }
     }
 
-    /// Makes the chat's poll loop poll right away (after an action).
-    fn nudge(&self, chat_id: &str) {
-        if let Ok(watches) = self.watches.lock()
-            && let Some(watch) = watches.get(chat_id)
-        {
-            watch.nudge.notify_one();
-        }
-    }
-
-    /// A receiver of the chat's snapshots, starting the chat's one poll loop if none runs.
-    fn subscribe(&self, chat_id: &str) -> watch::Receiver<Snapshot> {
-        let mut watches = match self.watches.lock() {
-            Ok(w) => w,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some(existing) = watches.get(chat_id)
-            && existing.rx.has_changed().is_ok()
-        {
-            return existing.rx.clone();
-        }
-        let (tx, rx) = watch::channel(None);
-        let nudge = Arc::new(Notify::new());
-        watches.insert(
-            chat_id.to_string(),
-            Watch {
-                rx: rx.clone(),
-                nudge: nudge.clone(),
+    /// Follows the chat's one poll loop, starting it if none runs.
+    fn subscribe(&self, chat_id: &str) -> Follower<Snapshot> {
+        let flowgen = self.clone();
+        let chat_id = chat_id.to_string();
+        self.watches.follow(
+            &chat_id.clone(),
+            &self.settings.poll,
+            || None,
+            move |tx| {
+                let (flowgen, chat_id) = (flowgen.clone(), chat_id.clone());
+                async move {
+                    let read = flowgen.get_chat(&chat_id).await;
+                    let key = |s: &Snapshot| match s {
+                        Some(Ok(chat)) => Some((chat.status.clone(), chat.updated.clone())),
+                        _ => None,
+                    };
+                    let failed = read.is_err();
+                    let previous = tx.send_replace(Some(read));
+                    if failed {
+                        Step::Stop
+                    } else if key(&previous) != key(&tx.borrow()) {
+                        Step::News
+                    } else {
+                        Step::Quiet
+                    }
+                }
             },
-        );
-        tokio::spawn(poll_loop(self.clone(), chat_id.to_string(), tx, nudge));
-        rx
-    }
-}
-
-/// The one poll loop of a chat: runs while anyone watches, paced by the poll policy.
-async fn poll_loop(flowgen: FlowGen, chat_id: String, tx: watch::Sender<Snapshot>, nudge: Arc<Notify>) {
-    let mut pacer = flowgen.settings.poll.pacer();
-    let mut last: Option<(ChatStatus, String)> = None;
-    loop {
-        // Only the registry's own receiver left: nobody waits any more.
-        if tx.receiver_count() <= 1 {
-            break;
-        }
-        let read = flowgen.get_chat(&chat_id).await.map_err(|e| e.to_string());
-        let key = read.as_ref().ok().map(|c| (c.status.clone(), c.updated.clone()));
-        let news = key != last;
-        last = key;
-        let failed = read.is_err();
-        tx.send_replace(Some(read));
-        if failed {
-            break;
-        }
-        let delay = pacer.next(news);
-        tracing::debug!(
-            chat = chat_id.as_str(),
-            news,
-            delay_ms = delay.as_millis() as u64,
-            "next status poll"
-        );
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = nudge.notified() => { pacer.next(true); }
-        }
-    }
-    if let Ok(mut watches) = flowgen.watches.lock() {
-        watches.remove(&chat_id);
+        )
     }
 }
 

@@ -6,8 +6,12 @@
 //! the server's boundary is inclusive or not), drops events already seen by `event_id`, orders
 //! each batch by timestamp, never moves its cursor backwards, and ignores AI messages older
 //! than the invocation (such as a welcome message).
+//!
+//! Every stream over one session (several `ask`s, `resume`s of one cursor) on clones of one
+//! [`FlowHunt`] handle reads from the session's one poll loop: requests scale with sessions, not
+//! with the streams following them. Each stream still filters and classifies on its own.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::sync::Arc;
 
 use flowhunt_api::types::{self, FlowEventActionType, FlowSessionEvent, MessageType};
@@ -17,8 +21,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Settings, check_id, check_message};
 use crate::error::{Error, Service, from_generated};
 use crate::outcome::{Outcome, Role, TurnMessage};
-use crate::poll::Pacer;
 use crate::retry::{Idempotency, with_retry};
+use crate::shared::{Follower, Loops, Step};
 
 /// A boxed stream of results, as every streaming method returns.
 pub type EventStream<T> = std::pin::Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>;
@@ -29,6 +33,7 @@ pub struct FlowHunt {
     api: flowhunt_api::Client,
     workspace_id: Option<String>,
     settings: Arc<Settings>,
+    loops: Loops<Log>,
 }
 
 /// One assistant session.
@@ -37,6 +42,22 @@ pub struct Session {
     api: flowhunt_api::Client,
     id: String,
     settings: Arc<Settings>,
+    loops: Loops<Log>,
+}
+
+/// A session's events as its one poll loop read them, shared by every stream on the session.
+struct Log {
+    /// Every event read, once (by id), in arrival order.
+    events: Vec<FlowSessionEvent>,
+    ids: HashSet<String>,
+    /// Every event at or after this timestamp is in `events`.
+    covered_from: Option<u64>,
+    /// The earliest timestamp a stream needs.
+    want_from: u64,
+    /// The newest timestamp read.
+    newest: u64,
+    /// The error that stopped the loop.
+    error: Option<Error>,
 }
 
 /// Where an `ask` stream stands; serialise it to resume after a restart with nothing lost and
@@ -81,6 +102,7 @@ impl FlowHunt {
             api,
             workspace_id,
             settings: Arc::new(settings),
+            loops: Loops::default(),
         }
     }
 
@@ -147,6 +169,7 @@ impl FlowHunt {
             api: self.api.clone(),
             id: id.into(),
             settings: self.settings.clone(),
+            loops: self.loops.clone(),
         }
     }
 }
@@ -229,9 +252,9 @@ impl Session {
 
     fn stream(&self, cursor: Cursor, invoke: Option<String>) -> EventStream<AskEvent> {
         let state = AskState {
-            api: self.api.clone(),
-            settings: self.settings.clone(),
-            pacer: self.settings.poll.pacer(),
+            session: self.clone(),
+            follower: None,
+            read: 0,
             deadline: self
                 .settings
                 .timeout
@@ -240,7 +263,6 @@ impl Session {
             invoke,
             queue: VecDeque::new(),
             messages: Vec::new(),
-            news: true,
             done: false,
         };
         Box::pin(futures::stream::unfold(state, |mut state| async move {
@@ -248,23 +270,138 @@ impl Session {
             Some((item, state))
         }))
     }
+
+    /// Follows the session's one poll loop (starting it if none runs), needing every event
+    /// from `from` on.
+    fn follow(&self, from: u64) -> Follower<Log> {
+        let init = || Log {
+            events: Vec::new(),
+            ids: HashSet::new(),
+            covered_from: None,
+            want_from: from,
+            newest: 0,
+            error: None,
+        };
+        let session = self.clone();
+        let follower = self.loops.follow(&self.id, &self.settings.poll, init, move |tx| {
+            let session = session.clone();
+            async move { session.poll_into(&tx).await }
+        });
+        follower.request(|log| {
+            let lower = from < log.want_from;
+            log.want_from = log.want_from.min(from);
+            lower
+        });
+        follower
+    }
+
+    /// One poll of the session's loop: widens the log back to what a stream needs, or reads
+    /// what is newer than the log.
+    async fn poll_into(&self, tx: &tokio::sync::watch::Sender<Log>) -> Step {
+        let (from, widening) = {
+            let log = tx.borrow();
+            match log.covered_from {
+                Some(covered) if log.want_from >= covered => (log.newest.max(covered), false),
+                _ => (log.want_from, true),
+            }
+        };
+        match self.poll(from).await {
+            Err(error) => {
+                tx.send_modify(|log| log.error = Some(error));
+                Step::Stop
+            }
+            Ok(events) => {
+                let mut news = false;
+                tx.send_if_modified(|log| {
+                    for event in events {
+                        if log.ids.insert(event.event_id.clone()) {
+                            log.newest = log.newest.max(timestamp(&event));
+                            log.events.push(event);
+                            news = true;
+                        }
+                    }
+                    if widening {
+                        log.covered_from = Some(log.covered_from.map_or(from, |c| c.min(from)));
+                    }
+                    news || widening
+                });
+                if news { Step::News } else { Step::Quiet }
+            }
+        }
+    }
+
+    /// The session's events from `from` on.
+    async fn poll(&self, from: u64) -> Result<Vec<FlowSessionEvent>, Error> {
+        // Poll 1 ms before the cursor: events sharing its millisecond are seen on any server.
+        let from = from.saturating_sub(1).to_string();
+        let max = self.settings.max_body_bytes;
+        let (api, session) = (&self.api, self.id.as_str());
+        with_retry(
+            &self.settings.retry,
+            Idempotency::Safe,
+            "poll_v3_flow_assistant_response",
+            || {
+                let from = from.clone();
+                async move {
+                    match api
+                        .poll_v3_flow_assistant_response()
+                        .session_id(session)
+                        .from_timestamp(from)
+                        .send()
+                        .await
+                    {
+                        Ok(response) => Ok(response.into_inner()),
+                        Err(e) => Err(from_generated(Service::FlowHunt, e, max).await),
+                    }
+                }
+            },
+        )
+        .await
+    }
 }
 
 struct AskState {
-    api: flowhunt_api::Client,
-    settings: Arc<Settings>,
-    pacer: Pacer,
+    session: Session,
+    follower: Option<Follower<Log>>,
+    /// How much of the follower's log this stream has read.
+    read: usize,
     deadline: Option<(tokio::time::Instant, std::time::Duration)>,
     cursor: Cursor,
     invoke: Option<String>,
     queue: VecDeque<Result<AskEvent, Error>>,
     messages: Vec<TurnMessage>,
-    news: bool,
     done: bool,
 }
 
 fn timestamp(event: &FlowSessionEvent) -> u64 {
     event.created_at_timestamp.trim().parse().unwrap_or(0)
+}
+
+/// The events of the log this stream has not read, once the log covers `from`.
+async fn next_batch(
+    follower: &mut Follower<Log>,
+    read: &mut usize,
+    from: u64,
+) -> Result<Vec<FlowSessionEvent>, Error> {
+    loop {
+        {
+            let log = follower.rx.borrow_and_update();
+            if let Some(error) = &log.error {
+                return Err(error.clone());
+            }
+            if log.covered_from.is_some_and(|covered| covered <= from) && *read < log.events.len() {
+                let batch = log.events[*read..].to_vec();
+                *read = log.events.len();
+                return Ok(batch);
+            }
+        }
+        if follower.rx.changed().await.is_err() {
+            return Err(Error::Failed {
+                service: Service::FlowHunt,
+                message: "the session's poll loop stopped".into(),
+            });
+        }
+    }
 }
 
 fn text_of(event: &FlowSessionEvent, field: &str) -> Option<String> {
@@ -305,15 +442,16 @@ impl AskState {
         }
     }
 
-    /// One request: the invoke first, then polls paced by the poll policy.
+    /// The invoke first, then the next batch of the session's log.
     async fn step(&mut self) -> Result<(), Error> {
-        let max = self.settings.max_body_bytes;
+        let settings = self.session.settings.clone();
+        let max = settings.max_body_bytes;
         if let Some(message) = self.invoke.take() {
-            check_message(&self.settings, &message)?;
+            check_message(&settings, &message)?;
             check_id("session id", &self.cursor.session_id)?;
-            let (api, session) = (self.api.clone(), self.cursor.session_id.clone());
+            let (api, session) = (self.session.api.clone(), self.cursor.session_id.clone());
             let invocation = with_retry(
-                &self.settings.retry,
+                &settings.retry,
                 Idempotency::NonIdempotent,
                 "invoke_v3_flow_assistant_response",
                 || {
@@ -340,43 +478,29 @@ impl AskState {
             }
             let cached = invocation.cached_events.unwrap_or_default();
             self.absorb(cached);
+            if !self.done {
+                let follower = self.session.follow(self.cursor.from_timestamp);
+                if !follower.started {
+                    follower.nudge(); // an action: a running loop polls now
+                }
+                self.follower = Some(follower);
+            }
             return Ok(());
         }
-        let delay = self.pacer.next(self.news);
-        tracing::debug!(delay_ms = delay.as_millis() as u64, "next poll");
-        tokio::time::sleep(delay).await;
-        // Poll 1 ms before the cursor: events sharing its millisecond are seen on any server.
-        let from = self.cursor.from_timestamp.saturating_sub(1).to_string();
-        let (api, session) = (self.api.clone(), self.cursor.session_id.clone());
-        let events = with_retry(
-            &self.settings.retry,
-            Idempotency::Safe,
-            "poll_v3_flow_assistant_response",
-            || {
-                let (api, session, from) = (api.clone(), session.clone(), from.clone());
-                async move {
-                    match api
-                        .poll_v3_flow_assistant_response()
-                        .session_id(session)
-                        .from_timestamp(from)
-                        .send()
-                        .await
-                    {
-                        Ok(response) => Ok(response.into_inner()),
-                        Err(e) => Err(from_generated(Service::FlowHunt, e, max).await),
-                    }
-                }
-            },
-        )
-        .await?;
-        self.absorb(events);
+        check_id("session id", &self.cursor.session_id)?;
+        let from = self.cursor.from_timestamp;
+        let follower = self.follower.get_or_insert_with(|| self.session.follow(from));
+        let batch = next_batch(follower, &mut self.read, from).await?;
+        self.absorb(batch);
+        if self.done {
+            self.follower = None; // leave the loop
+        }
         Ok(())
     }
 
     /// Filters, orders and classifies a batch; queues what is new.
     fn absorb(&mut self, mut events: Vec<FlowSessionEvent>) {
         events.sort_by_key(timestamp); // stable: arrival order breaks ties
-        self.news = false;
         for event in events {
             let ts = timestamp(&event);
             let cursor = &mut self.cursor;
@@ -396,7 +520,6 @@ impl AskState {
             {
                 cursor.invocation_timestamp = Some(ts); // our own message's echo marks the turn
             }
-            self.news = true;
             let outcome = self.classify(&event, ts);
             let cursor = self.cursor.clone();
             self.queue.push_back(Ok(AskEvent::Event {
@@ -489,11 +612,11 @@ mod tests {
 
     fn state() -> AskState {
         let api = flowhunt_api::Client::new("http://127.0.0.1:9");
-        let settings = Arc::new(Settings::default());
+        let session = FlowHunt::new(api, None, Settings::default()).session("s");
         AskState {
-            api,
-            pacer: settings.poll.pacer(),
-            settings,
+            session,
+            follower: None,
+            read: 0,
             deadline: None,
             cursor: Cursor {
                 session_id: "s".into(),
@@ -505,7 +628,6 @@ mod tests {
             invoke: None,
             queue: VecDeque::new(),
             messages: Vec::new(),
-            news: false,
             done: false,
         }
     }

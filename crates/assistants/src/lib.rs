@@ -48,6 +48,7 @@ pub mod outcome;
 pub mod pieces;
 pub mod poll;
 pub mod retry;
+mod shared;
 
 pub use client::Client;
 pub use config::{Config, Settings};

@@ -1,6 +1,6 @@
 //! The FlowHunt adapter against the sandbox (and httpmock where a server must misbehave
 //! precisely): outcomes, exactly-once ordered delivery, welcome messages, cursors, deadlines,
-//! retries and input checks.
+//! retries, input checks, and streams sharing one poll loop per session.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -280,4 +280,97 @@ async fn messages_from_every_unicode_plane_round_trip() {
         outcome.answer(),
         Some(format!("Answer to \"{message}\": {words} words received.").as_str())
     );
+}
+
+#[tokio::test]
+async fn many_followers_of_one_invocation_share_one_poll_loop() {
+    let sandbox = Sandbox::builder()
+        .timing(assistants_sandbox::Timing::realtime(Duration::from_millis(30)))
+        .start()
+        .await
+        .unwrap();
+    let fh = flowhunt(
+        &sandbox.base_url(),
+        Settings {
+            poll: PollPolicy::fixed(Duration::from_millis(10)),
+            ..Settings::default()
+        },
+    );
+    let session = fh.create_session().await.unwrap();
+    let mut asked = session.ask("share the polling");
+    let Some(Ok(AskEvent::Event { event, cursor })) = asked.next().await else {
+        panic!("the first event");
+    };
+    // 100 more streams follow the same invocation from the first event's cursor, each on its
+    // own clone of the handle, while the asking stream goes on.
+    let followers = (0..100).map(|_| {
+        let session = fh.clone().session(cursor.session_id.clone());
+        collect(session.resume(cursor.clone()))
+    });
+    let (rest, followed) = tokio::join!(collect(asked), futures::future::join_all(followers));
+    let mut ids = vec![event.event_id.clone()];
+    ids.extend(rest.0.iter().map(|e| e.event_id.clone()));
+    assert_eq!(
+        ids.len(),
+        5,
+        "echo, loading, tool start, tool end, answer: {ids:?}"
+    );
+    let answer = rest.1.as_ref().and_then(|o| o.answer()).map(String::from);
+    assert!(answer.is_some(), "{:?}", rest.1);
+    for (events, outcome) in &followed {
+        let theirs: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+        assert_eq!(theirs, ids[1..], "each follower gets the rest once, in order");
+        assert_eq!(
+            outcome.as_ref().and_then(|o| o.answer()).map(String::from),
+            answer
+        );
+    }
+    let polls = sandbox.requests_for("poll_v3_flow_assistant_response");
+    assert!(
+        polls < 50,
+        "101 streams made {polls} polls: requests scale with sessions, not streams"
+    );
+    assert_eq!(sandbox.requests_for("invoke_v3_flow_assistant_response"), 1);
+}
+
+#[tokio::test]
+async fn a_follower_from_further_back_widens_the_shared_log_without_losing_events() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let fh = flowhunt(&sandbox.base_url(), settings());
+    let session = fh.create_session().await.unwrap();
+    let (first, outcome) = collect(session.ask("first question")).await;
+    assert!(outcome.is_some());
+    // A stream that needs only the newest events keeps the loop alive and covered from late on
+    // while a second stream resumes from the very start of the session.
+    let late = assistants::Cursor {
+        session_id: session.id().to_string(),
+        from_timestamp: first.last().unwrap().created_at_timestamp.parse().unwrap(),
+        seen_at_boundary: first.iter().map(|e| e.event_id.clone()).collect(),
+        invocation_timestamp: None,
+        message: "never sent".into(),
+    };
+    let early = assistants::Cursor {
+        from_timestamp: 0,
+        seen_at_boundary: Default::default(),
+        invocation_timestamp: Some(0),
+        message: "first question".into(),
+        ..late.clone()
+    };
+    let mut waiting = session.resume(late);
+    // One poll of the stream makes it follow the session's loop; nothing newer exists yet.
+    assert!(futures::FutureExt::now_or_never(waiting.next()).is_none());
+    let (replayed, outcome) = collect(session.resume(early)).await;
+    let ids = |events: &[flowhunt_api::types::FlowSessionEvent]| {
+        events.iter().map(|e| e.event_id.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(&replayed),
+        ids(&first),
+        "every event of the first turn, once, in order"
+    );
+    assert_eq!(
+        outcome.as_ref().and_then(|o| o.answer()),
+        Some("Answer to \"first question\": 2 words received.")
+    );
+    drop(waiting);
 }

@@ -1,0 +1,249 @@
+//! One poll loop per watched thing (a FlowGen chat, a FlowHunt session), shared by every waiter
+//! on it, so that requests scale with the things waited on and not with the waiters.
+//!
+//! The loop publishes into a `watch` channel; waiters are its receivers. It runs while at least
+//! one waiter holds a receiver and stops (removing itself) once none does, or when its poll
+//! reports [`Step::Stop`]. Joining and leaving are decided under the registry's lock, so a
+//! waiter never joins a loop that is ending.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::{Notify, watch};
+
+use crate::poll::PollPolicy;
+
+/// What one poll found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Something changed: poll again at the fastest pace.
+    News,
+    /// Nothing changed: back off.
+    Quiet,
+    /// The loop is over (its error is published): stop polling.
+    Stop,
+}
+
+struct Entry<S> {
+    tx: watch::Sender<S>,
+    nudge: Notify,
+}
+
+/// The registry of running loops, keyed by what they watch.
+pub(crate) struct Loops<S> {
+    entries: Arc<Mutex<HashMap<String, Arc<Entry<S>>>>>,
+}
+
+impl<S> Clone for Loops<S> {
+    fn clone(&self) -> Self {
+        Self {
+            entries: self.entries.clone(),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for Loops<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loops").finish_non_exhaustive()
+    }
+}
+
+impl<S> Default for Loops<S> {
+    fn default() -> Self {
+        Self {
+            entries: Arc::default(),
+        }
+    }
+}
+
+/// One waiter's view of a loop.
+pub(crate) struct Follower<S> {
+    entry: Arc<Entry<S>>,
+    /// The loop's latest state.
+    pub(crate) rx: watch::Receiver<S>,
+    /// Whether this follower started the loop (which then polls at once).
+    pub(crate) started: bool,
+}
+
+impl<S> Follower<S> {
+    /// Makes the loop poll now (after an action, or after [`Follower::request`]).
+    pub(crate) fn nudge(&self) {
+        self.entry.nudge.notify_one();
+    }
+
+    /// Changes the shared state (to ask the loop for something); `f` says whether it changed.
+    pub(crate) fn request(&self, f: impl FnOnce(&mut S) -> bool) {
+        if self.entry.tx.send_if_modified(f) {
+            self.nudge();
+        }
+    }
+}
+
+impl<S: Send + Sync + 'static> Loops<S> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<Entry<S>>>> {
+        // A panic elsewhere cannot leave the map inconsistent: every update is one insert or remove.
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Follows the loop watching `key`, starting it with `init` and `poll` if none runs.
+    ///
+    /// `poll` is called once per poll with the channel to publish into.
+    pub(crate) fn follow<P, Fut>(
+        &self,
+        key: &str,
+        policy: &PollPolicy,
+        init: impl FnOnce() -> S,
+        poll: P,
+    ) -> Follower<S>
+    where
+        P: FnMut(watch::Sender<S>) -> Fut + Send + 'static,
+        Fut: Future<Output = Step> + Send + 'static,
+    {
+        let mut entries = self.lock();
+        if let Some(entry) = entries.get(key) {
+            return Follower {
+                entry: entry.clone(),
+                rx: entry.tx.subscribe(),
+                started: false,
+            };
+        }
+        let (tx, rx) = watch::channel(init());
+        let entry = Arc::new(Entry {
+            tx,
+            nudge: Notify::new(),
+        });
+        entries.insert(key.to_string(), entry.clone());
+        let span = tracing::debug_span!("poll_loop", key);
+        tokio::spawn(tracing::Instrument::instrument(
+            run(self.clone(), key.to_string(), entry.clone(), policy.clone(), poll),
+            span,
+        ));
+        Follower {
+            entry,
+            rx,
+            started: true,
+        }
+    }
+
+    /// Removes `entry` if nobody follows it any more (or `force`); true when it was removed.
+    fn leave(&self, key: &str, entry: &Arc<Entry<S>>, force: bool) -> bool {
+        let mut entries = self.lock();
+        if !force && entry.tx.receiver_count() > 0 {
+            return false;
+        }
+        if entries.get(key).is_some_and(|e| Arc::ptr_eq(e, entry)) {
+            entries.remove(key);
+        }
+        true
+    }
+
+    /// How many loops run now.
+    #[cfg(test)]
+    fn running(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+async fn run<S, P, Fut>(loops: Loops<S>, key: String, entry: Arc<Entry<S>>, policy: PollPolicy, mut poll: P)
+where
+    S: Send + Sync + 'static,
+    P: FnMut(watch::Sender<S>) -> Fut + Send + 'static,
+    Fut: Future<Output = Step> + Send + 'static,
+{
+    let mut pacer = policy.pacer();
+    loop {
+        let step = poll(entry.tx.clone()).await;
+        if step == Step::Stop {
+            loops.leave(&key, &entry, true);
+            return;
+        }
+        let delay = pacer.next(step == Step::News);
+        tracing::debug!(?step, delay_ms = delay.as_millis() as u64, "next poll");
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = entry.nudge.notified() => { pacer.next(true); }
+        }
+        if loops.leave(&key, &entry, false) {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    fn counting(loops: &Loops<usize>, key: &str, polls: &Arc<AtomicUsize>) -> Follower<usize> {
+        let polls = polls.clone();
+        loops.follow(
+            key,
+            &PollPolicy::fixed(Duration::from_secs(1)),
+            || 0,
+            move |tx| {
+                let n = polls.fetch_add(1, Ordering::SeqCst) + 1;
+                async move {
+                    tx.send_replace(n);
+                    Step::News
+                }
+            },
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn followers_of_one_key_share_one_loop_that_stops_when_they_leave() {
+        let loops = Loops::default();
+        let polls = Arc::new(AtomicUsize::new(0));
+        let followers: Vec<_> = (0..100).map(|_| counting(&loops, "chat", &polls)).collect();
+        let other = counting(&loops, "other chat", &polls);
+        assert_eq!(loops.running(), 2);
+        tokio::time::sleep(Duration::from_millis(4500)).await;
+        // One poll at start and one per second, per key: 2 keys x 5 polls, not 101 x 5.
+        assert_eq!(polls.load(Ordering::SeqCst), 10);
+        assert!(followers.iter().all(|f| *f.rx.borrow() >= 4));
+        drop(followers);
+        drop(other);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(loops.running(), 0, "no follower, no loop");
+        let settled = polls.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(
+            polls.load(Ordering::SeqCst),
+            settled,
+            "a stopped loop polls no more"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_nudge_polls_at_once_and_a_stop_lets_the_next_follower_start_afresh() {
+        let loops: Loops<usize> = Loops::default();
+        let polls = Arc::new(AtomicUsize::new(0));
+        let first = counting(&loops, "k", &polls);
+        tokio::task::yield_now().await;
+        assert_eq!(polls.load(Ordering::SeqCst), 1);
+        first.nudge();
+        tokio::task::yield_now().await;
+        tokio::task::yield_now().await;
+        assert_eq!(polls.load(Ordering::SeqCst), 2, "no waiting for the interval");
+
+        let stopping = loops.follow(
+            "s",
+            &PollPolicy::fixed(Duration::from_secs(1)),
+            || 0,
+            |tx| async move {
+                tx.send_replace(7);
+                Step::Stop
+            },
+        );
+        let mut rx = stopping.rx.clone();
+        rx.changed().await.unwrap();
+        assert_eq!(*rx.borrow(), 7);
+        tokio::task::yield_now().await;
+        assert_eq!(loops.running(), 1, "the stopped loop left; k still runs");
+    }
+}
