@@ -108,7 +108,7 @@ async fn list_chats() {
         Reply::Json(json!({"detail": "Could not validate credentials"})),
     )
     .await;
-    let anonymous = Client::new(&server.base_url());
+    let anonymous = Client::new(&server.base_url(), Default::default());
     let (status, text) = undeclared(anonymous.list_chats().send().await.unwrap_err()).await;
     assert_eq!(status, 401);
     assert!(text.contains("Could not validate credentials"));

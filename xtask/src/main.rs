@@ -125,7 +125,13 @@ fn generate(root: &Path, target: &Target) -> Result<String> {
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
-        .with_derive("PartialEq");
+        .with_derive("PartialEq")
+        // Each client carries its crate's `Limits`, enforced by the `exec` hook in its lib.rs.
+        .with_inner_type(
+            "crate::Limits"
+                .parse::<proc_macro2::TokenStream>()
+                .map_err(|e| anyhow::anyhow!("inner type: {e}"))?,
+        );
     for open_enum in &open {
         settings.with_replacement(
             &open_enum.name,

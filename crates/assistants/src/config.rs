@@ -38,7 +38,8 @@ pub struct Settings {
     pub poll: PollPolicy,
     /// The overall deadline of one operation (a whole `ask` or wait included); `None`: none.
     pub timeout: Option<Duration>,
-    /// Largest error body read (bigger bodies are cut).
+    /// Largest response body read: a larger answer fails with [`Error::TooLarge`](crate::Error)
+    /// after at most this much was buffered; a larger error body is cut. Default 16 MiB.
     pub max_body_bytes: usize,
     /// Largest message accepted before sending.
     pub max_message_bytes: usize,
@@ -52,7 +53,7 @@ impl Default for Settings {
             retry: RetryPolicy::standard(),
             poll: PollPolicy::adaptive(),
             timeout: Some(Duration::from_secs(600)),
-            max_body_bytes: 1024 * 1024,
+            max_body_bytes: flowhunt_api::Limits::default().max_body_bytes,
             max_message_bytes: 256 * 1024,
         }
     }

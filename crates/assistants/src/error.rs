@@ -46,6 +46,8 @@ pub enum ErrorKind {
     Config,
     /// The service reported a failure in a successful response.
     Failed,
+    /// The answer was larger than the configured maximum.
+    TooLarge,
 }
 
 /// Everything that can go wrong, with what to do about it in each message.
@@ -111,6 +113,17 @@ pub enum Error {
         /// The status the server answered.
         status: u16,
     },
+    /// The answer was larger than [`Settings::max_body_bytes`](crate::Settings); at most that
+    /// much of it was read.
+    #[error(
+        "{service}: the answer is larger than {limit} bytes; raise Settings::max_body_bytes if answers this large are expected"
+    )]
+    TooLarge {
+        /// The service.
+        service: Service,
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// Input rejected before any request was sent.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -143,6 +156,7 @@ impl Error {
             Self::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Self::Config(_) => ErrorKind::Config,
             Self::Failed { .. } => ErrorKind::Failed,
+            Self::TooLarge { .. } => ErrorKind::TooLarge,
         }
     }
 
@@ -291,6 +305,10 @@ pub(crate) async fn from_generated<E: ErrorBody>(
             service,
             not_sent: source.is_connect(),
             source: source.into(),
+        },
+        G::ResponseBodyError(source) if assistants_api_runtime::is_too_large(&source) => Error::TooLarge {
+            service,
+            limit: max_body,
         },
         G::ResponseBodyError(source) => Error::Transport {
             service,

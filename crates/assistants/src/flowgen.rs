@@ -88,10 +88,14 @@ fn union_body(chat: &str, text: &str) -> types::MessageCreate {
 }
 
 impl FlowGen {
-    /// A handle over a generated client.
+    /// A handle over a generated client (which then reads at most
+    /// [`Settings::max_body_bytes`] of any response).
     pub fn new(api: flowgen_api::Client, settings: Settings) -> Self {
+        let limits = flowgen_api::Limits {
+            max_body_bytes: settings.max_body_bytes,
+        };
         Self {
-            api,
+            api: api.with_limits(limits),
             settings: Arc::new(settings),
             watches: Loops::default(),
         }

@@ -96,10 +96,14 @@ pub enum AskEvent {
 }
 
 impl FlowHunt {
-    /// A handle over a generated client.
+    /// A handle over a generated client (which then reads at most
+    /// [`Settings::max_body_bytes`] of any response).
     pub fn new(api: flowhunt_api::Client, workspace_id: Option<String>, settings: Settings) -> Self {
+        let limits = flowhunt_api::Limits {
+            max_body_bytes: settings.max_body_bytes,
+        };
         Self {
-            api,
+            api: api.with_limits(limits),
             workspace_id,
             settings: Arc::new(settings),
             loops: Loops::default(),
@@ -611,7 +615,7 @@ mod tests {
     }
 
     fn state() -> AskState {
-        let api = flowhunt_api::Client::new("http://127.0.0.1:9");
+        let api = flowhunt_api::Client::new("http://127.0.0.1:9", Default::default());
         let session = FlowHunt::new(api, None, Settings::default()).session("s");
         AskState {
             session,

@@ -35,10 +35,14 @@ pub struct Pieces {
 }
 
 impl Pieces {
-    /// A handle over a generated client.
+    /// A handle over a generated client (which then reads at most
+    /// [`Settings::max_body_bytes`] of any response).
     pub fn new(api: pieces_api::Client, settings: Settings) -> Self {
+        let limits = pieces_api::Limits {
+            max_body_bytes: settings.max_body_bytes,
+        };
         Self {
-            api,
+            api: api.with_limits(limits),
             settings: Arc::new(settings),
         }
     }

@@ -96,7 +96,21 @@ async fn error_pages_keep_status_and_a_bounded_excerpt() {
     assert!(excerpt.chars().count() <= 513, "{}", excerpt.len());
     assert!(huge.to_string().len() < 2048, "the message stays short");
 
-    // The same for a success body that is not what the spec says.
-    let huge_ok = answer(200, "application/json", vec![b'['; 1024 * 1024]).await;
-    assert!(excerpt_of(&huge_ok).chars().count() <= 513);
+    // A malformed success body within the limit: a decode error with a bounded excerpt.
+    let malformed = answer(200, "application/json", vec![b'['; 32 * 1024]).await;
+    assert!(matches!(malformed, Error::Decode { .. }), "{malformed}");
+    assert!(excerpt_of(&malformed).chars().count() <= 513);
+
+    // A success body over the limit, even one that would decode, stops being read at the
+    // limit (memory stays bounded) and says which setting to raise.
+    let mut big_chat = br#"{"id":"c1","name":""#.to_vec();
+    big_chat.extend(vec![b'x'; 8 * 1024 * 1024]);
+    big_chat.extend(br#"","status":"completed","created":"","updated":""}"#);
+    let too_large = answer(200, "application/json", big_chat).await;
+    assert!(
+        matches!(too_large, Error::TooLarge { limit: 65536, .. }),
+        "{too_large:?}"
+    );
+    assert_eq!(too_large.kind(), assistants::ErrorKind::TooLarge);
+    assert!(too_large.to_string().contains("max_body_bytes"), "{too_large}");
 }

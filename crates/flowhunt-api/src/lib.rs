@@ -44,6 +44,7 @@
 )]
 mod generated;
 
+pub use assistants_api_runtime::Limits;
 pub use generated::*;
 pub use secrecy::SecretString;
 
@@ -111,7 +112,7 @@ impl Client {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, value);
         let http = builder.default_headers(headers).user_agent(USER_AGENT).build()?;
-        Ok(Self::new_with_client(&base_url, http))
+        Ok(Self::new_with_client(&base_url, http, Limits::default()))
     }
 
     /// A client configured from `FLOWHUNT_API_KEY` and, if set, `FLOWHUNT_BASE_URL`
@@ -126,6 +127,26 @@ impl Client {
             .ok_or(ClientError::MissingEnv { var: API_KEY_ENV })?;
         let base = std::env::var(BASE_URL_ENV).unwrap_or_else(|_| DEFAULT_BASE_URL.to_string());
         Self::with_api_key(&base, key.into())
+    }
+}
+
+impl Client {
+    /// This client with other [`Limits`] (by default a response body may be at most 16 MiB).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.inner = limits;
+        self
+    }
+}
+
+/// Every response body, success or error, is read through the client's [`Limits`], so no
+/// server can make the client buffer more than [`Limits::max_body_bytes`].
+impl progenitor_client::ClientHooks<Limits> for Client {
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &progenitor_client::OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        assistants_api_runtime::execute(&self.client, request, &self.inner).await
     }
 }
 

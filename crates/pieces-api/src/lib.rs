@@ -36,6 +36,7 @@
 mod generated;
 mod identifiers;
 
+pub use assistants_api_runtime::Limits;
 pub use generated::*;
 pub use identifiers::IdentifierStream;
 
@@ -96,7 +97,7 @@ impl Client {
     pub fn with_http_client(base_url: &str, builder: reqwest::ClientBuilder) -> Result<Self, ClientError> {
         let base_url = checked_base_url(base_url)?;
         let http = builder.http1_only().user_agent(USER_AGENT).build()?;
-        Ok(Self::new_with_client(&base_url, http))
+        Ok(Self::new_with_client(&base_url, http, Limits::default()))
     }
 
     /// A client for `PIECES_BASE_URL`, or [`DEFAULT_BASE_URL`] when it is unset.
@@ -126,6 +127,26 @@ impl Client {
                 ClientError::Upgrade(format!("{e}{status}"))
             })?;
         Ok(IdentifierStream::new(upgraded.into_inner()).await)
+    }
+}
+
+impl Client {
+    /// This client with other [`Limits`] (by default a response body may be at most 16 MiB).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.inner = limits;
+        self
+    }
+}
+
+/// Every response body, success or error, is read through the client's [`Limits`], so no
+/// server can make the client buffer more than [`Limits::max_body_bytes`].
+impl progenitor_client::ClientHooks<Limits> for Client {
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &progenitor_client::OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        assistants_api_runtime::execute(&self.client, request, &self.inner).await
     }
 }
 
