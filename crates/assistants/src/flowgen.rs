@@ -323,36 +323,27 @@ impl FlowGen {
         // `send_pending`: the send has not returned; `run_over`: it returned `null`, which the
         // open-source server does only once the run has ended.
         let mut send_pending = true;
-        let mut run_over = false;
-        let mut run_seen = false;
-        let mut answered_at: Option<String> = None;
+        let mut progress = Turn::new(before.updated);
         let turn = async {
             loop {
                 let snapshot = rx.borrow_and_update().clone();
                 if let Some(read) = snapshot {
                     let chat = read?;
-                    let fresh = chat.updated != before.updated;
-                    match &chat.status {
-                        ChatStatus::Running => run_seen = true,
-                        ChatStatus::WaitForHumanInput
-                            if answered_at.as_deref() != Some(chat.updated.as_str()) =>
-                        {
-                            run_seen = true;
+                    match progress.judge(&chat) {
+                        Verdict::Wait => {}
+                        Verdict::Ask => {
                             let prompt = self.pending_prompt(chat_id).await;
                             let Some(answer) = handler.answer(&prompt).await else {
                                 return Ok(Outcome::NeedsInput { prompt });
                             };
                             self.send_input(chat_id, &answer).await?;
-                            answered_at = Some(chat.updated.clone());
+                            progress.answered(&chat);
                             follower.nudge();
                         }
-                        ChatStatus::Unknown(other) => {
-                            tracing::warn!(chat = chat_id, status = other.as_str(), "unknown FlowGen status")
+                        Verdict::Unknown(status) => {
+                            tracing::warn!(chat = chat_id, status = status.as_str(), "unknown FlowGen status")
                         }
-                        status if is_terminal(status) && (run_seen || fresh || run_over) => {
-                            return Ok(self.outcome(chat_id, &chat, history_before).await);
-                        }
-                        _ => {}
+                        Verdict::End => return Ok(self.outcome(chat_id, &chat, history_before).await),
                     }
                 }
                 tokio::select! {
@@ -363,7 +354,7 @@ impl FlowGen {
                         send_pending = false;
                         match joined {
                             Ok(Ok(serde_json::Value::Null)) => {
-                                run_over = true; // open-source: the run is over
+                                progress.run_over = true; // open-source: the run is over
                                 follower.nudge();
                             }
                             Ok(Ok(_)) => {} // answered at once (documented): the run goes on
@@ -501,6 +492,68 @@ impl FlowGen {
     }
 }
 
+/// What a turn in progress makes of one status read.
+#[derive(Clone, Debug, PartialEq)]
+enum Verdict {
+    /// Keep waiting.
+    Wait,
+    /// The chat waits for an answer not yet given.
+    Ask,
+    /// This turn's run has ended.
+    End,
+    /// A status this crate does not know: reported, then waited past.
+    Unknown(String),
+}
+
+/// The state of one turn between status reads. A read right after the send may still show
+/// the previous run, so a terminal status ends the turn only once this run was seen
+/// (`running`, `wait_for_human_input`), the chat's `updated` changed since the send, or the
+/// send returned `null` (`run_over`, the open-source server's "run over").
+#[derive(Clone, Debug)]
+struct Turn {
+    updated_before: String,
+    run_seen: bool,
+    run_over: bool,
+    answered_at: Option<String>,
+}
+
+impl Turn {
+    fn new(updated_before: String) -> Self {
+        Self {
+            updated_before,
+            run_seen: false,
+            run_over: false,
+            answered_at: None,
+        }
+    }
+
+    fn judge(&mut self, chat: &types::Chat) -> Verdict {
+        let fresh = chat.updated != self.updated_before;
+        match &chat.status {
+            ChatStatus::Running => {
+                self.run_seen = true;
+                Verdict::Wait
+            }
+            ChatStatus::WaitForHumanInput => {
+                self.run_seen = true;
+                if self.answered_at.as_deref() == Some(chat.updated.as_str()) {
+                    Verdict::Wait // answered; the status has not moved on yet
+                } else {
+                    Verdict::Ask
+                }
+            }
+            ChatStatus::Unknown(other) => Verdict::Unknown(other.clone()),
+            status if is_terminal(status) && (self.run_seen || fresh || self.run_over) => Verdict::End,
+            _ => Verdict::Wait,
+        }
+    }
+
+    /// The question of the read `chat` was answered.
+    fn answered(&mut self, chat: &types::Chat) {
+        self.answered_at = Some(chat.updated.clone());
+    }
+}
+
 fn unsupported_on_405<T>(result: Result<T, Error>, operation: &'static str) -> Result<T, Error> {
     match result {
         Err(Error::Api {
@@ -513,5 +566,100 @@ fn unsupported_on_405<T>(result: Result<T, Error>, operation: &'static str) -> R
             status,
         }),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const BEFORE: &str = "2024-03-14 08:21:05.412Z";
+
+    fn chat(status: &str, updated: &str) -> types::Chat {
+        serde_json::from_value(serde_json::json!({
+            "id": "c", "name": "n", "status": status, "created": BEFORE, "updated": updated,
+            "from_type": "flow", "owner": ""
+        }))
+        .expect("a chat")
+    }
+
+    fn status() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("ready".to_string()),
+            Just("running".to_string()),
+            Just("wait_for_human_input".to_string()),
+            Just("completed".to_string()),
+            Just("error".to_string()),
+            Just("failed".to_string()),
+            Just("aborted".to_string()),
+            Just("pending".to_string()),
+            "[a-z_]{1,12}",
+        ]
+    }
+
+    fn updated() -> impl Strategy<Value = String> {
+        prop_oneof![Just(BEFORE.to_string()), "2024-03-14 08:2[2-9]:0[0-9].000Z"]
+    }
+
+    proptest! {
+        /// Reads of the previous run (nothing new since the send) never end the turn, whatever
+        /// terminal status they show, until the send says the run is over.
+        #[test]
+        fn stale_terminal_reads_never_end_a_turn(statuses in proptest::collection::vec(status(), 1..20)) {
+            let mut turn = Turn::new(BEFORE.into());
+            for s in statuses.iter().filter(|s| !matches!(s.as_str(), "running" | "wait_for_human_input")) {
+                prop_assert_ne!(turn.judge(&chat(s, BEFORE)), Verdict::End, "{}", s);
+            }
+            turn.run_over = true;
+            prop_assert_eq!(turn.judge(&chat("completed", BEFORE)), Verdict::End);
+        }
+
+        /// Any sequence: an unknown status is reported and never ends or asks; a terminal
+        /// status ends the turn exactly when this run was seen, `updated` moved, or the send
+        /// returned; a question is asked once per `updated`.
+        #[test]
+        fn every_read_gets_the_verdict_its_status_implies(reads in proptest::collection::vec((status(), updated()), 1..40)) {
+            let mut turn = Turn::new(BEFORE.into());
+            let mut seen = false;
+            let mut asked: Option<String> = None;
+            for (s, u) in &reads {
+                let read = chat(s, u);
+                let verdict = turn.judge(&read);
+                match (&read.status, verdict) {
+                    (ChatStatus::Unknown(raw), Verdict::Unknown(reported)) => prop_assert_eq!(raw, &reported),
+                    (ChatStatus::Running, Verdict::Wait) => seen = true,
+                    (ChatStatus::WaitForHumanInput, Verdict::Ask) => {
+                        prop_assert_ne!(asked.as_deref(), Some(u.as_str()), "asked twice for one question");
+                        seen = true;
+                        turn.answered(&read);
+                        asked = Some(u.clone());
+                    }
+                    (ChatStatus::WaitForHumanInput, Verdict::Wait) => {
+                        prop_assert_eq!(asked.as_deref(), Some(u.as_str()));
+                    }
+                    (status, Verdict::End) => {
+                        prop_assert!(is_terminal(status));
+                        prop_assert!(seen || u != BEFORE);
+                        return Ok(());
+                    }
+                    (status, Verdict::Wait) => {
+                        prop_assert!(!(is_terminal(status) && (seen || u != BEFORE)), "{} should end", status);
+                    }
+                    (status, verdict) => prop_assert!(false, "{status} got {verdict:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn known_statuses_of_both_contracts_are_classified() {
+        for s in ["ready", "completed", "error", "failed", "aborted"] {
+            assert!(is_terminal(&chat(s, BEFORE).status), "{s}");
+        }
+        for s in ["running", "wait_for_human_input", "pending", "brand_new"] {
+            assert!(!is_terminal(&chat(s, BEFORE).status), "{s}");
+        }
     }
 }

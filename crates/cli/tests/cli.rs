@@ -208,3 +208,88 @@ async fn unreachable_servers_and_deadlines_have_their_codes() {
     assert_eq!(run.code, 4, "{}", run.stderr);
     assert!(run.stderr.contains("deadline"), "{}", run.stderr);
 }
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_from_env_and_flags_are_never_written_to_disk() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let base = sandbox.base_url();
+    // A fresh home, config, cache, temp and working directory: anything the binary writes lands here.
+    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("no-keys-on-disk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let runs: [&[&str]; 4] = [
+        &["flowhunt", "ask", "hello there"],
+        &[
+            "--json",
+            "flowgen",
+            "ask",
+            "--api-key",
+            DEFAULT_API_KEY,
+            "plan a trip",
+        ],
+        &["pieces", "list"],
+        &["demo"],
+    ];
+    let codes = tokio::task::spawn_blocking({
+        let root = root.clone();
+        move || {
+            runs.iter()
+                .map(|args| {
+                    let out = Command::new(env!("CARGO_BIN_EXE_assist"))
+                        .args(*args)
+                        .current_dir(&root)
+                        .env_clear()
+                        .env("HOME", &root)
+                        .env("XDG_CONFIG_HOME", root.join(".config"))
+                        .env("XDG_CACHE_HOME", root.join(".cache"))
+                        .env("XDG_DATA_HOME", root.join(".local"))
+                        .env("TMPDIR", &root)
+                        .env("FLOWHUNT_BASE_URL", &base)
+                        .env("PIECES_BASE_URL", &base)
+                        .env("FLOWGEN_BASE_URL", &base)
+                        .env("FLOWHUNT_API_KEY", FLOWHUNT_KEY)
+                        .env("FLOWHUNT_WORKSPACE_ID", "ws")
+                        .env("FLOWGEN_FLOW_ID", "flow1")
+                        .stdin(Stdio::null())
+                        .output()
+                        .expect("the binary runs");
+                    (args.join(" "), out.status.code())
+                })
+                .collect::<Vec<_>>()
+        }
+    })
+    .await
+    .unwrap();
+    for (args, code) in codes {
+        assert_eq!(code, Some(0), "assist {args}");
+    }
+    for file in files_under(&root) {
+        let bytes = std::fs::read(&file).unwrap();
+        for secret in [FLOWHUNT_KEY, DEFAULT_API_KEY] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} holds a key",
+                file.display()
+            );
+        }
+    }
+    std::fs::remove_dir_all(&root).unwrap();
+}
