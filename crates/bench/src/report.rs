@@ -25,6 +25,8 @@ pub struct Figure {
     pub ratio: f64,
     /// The goal for `ratio`, if the issue sets one.
     pub goal: Option<f64>,
+    /// An absolute upper bound for `ours`, if the issue sets one (lags in ms).
+    pub at_most: Option<f64>,
 }
 
 impl Figure {
@@ -37,12 +39,13 @@ impl Figure {
             baseline,
             ratio,
             goal,
+            at_most: None,
         }
     }
 
     /// Whether the goal is met (true when there is none).
     pub fn meets_goal(&self) -> bool {
-        self.goal.is_none_or(|g| self.ratio >= g)
+        self.goal.is_none_or(|g| self.ratio >= g) && self.at_most.is_none_or(|max| self.ours <= max)
     }
 }
 
@@ -65,7 +68,11 @@ pub fn print(results: &[Scenario]) {
     );
     for s in results {
         for f in &s.figures {
-            let goal = f.goal.map(|g| format!("{g:.2}")).unwrap_or_else(|| "-".into());
+            let goal = match (f.goal, f.at_most) {
+                (_, Some(max)) => format!("<={max}"),
+                (Some(g), None) => format!("{g:.2}"),
+                (None, None) => "-".into(),
+            };
             println!(
                 "{:<10} {:<34} {:>14.1} {:>14.1} {:>8.2} {:>6} {:>5}",
                 s.name,

@@ -89,6 +89,7 @@ pub async fn run(size: Size) -> anyhow::Result<Scenario> {
                 baseline: naive,
                 ratio: naive / ours.max(1.0),
                 goal: Some(waiters / chats as f64 / 2.0),
+                at_most: None,
             },
             Figure {
                 name: "peak RSS (MiB)".into(),
@@ -96,6 +97,7 @@ pub async fn run(size: Size) -> anyhow::Result<Scenario> {
                 baseline: 64.0,
                 ratio: 64.0 / rss,
                 goal: Some(1.0),
+                at_most: Some(64.0),
             },
         ],
     })
