@@ -68,6 +68,41 @@ pub async fn execute(
     Ok(http::Response::from_parts(parts, limited).into())
 }
 
+/// For a generated `Client` whose inner type is [`Limits`] (progenitor's `with_inner_type`):
+/// `Client::with_limits`, and the `exec` hook that sends every request through [`execute`], so
+/// every response body, success or error, is read through the client's limits.
+///
+/// Invoke it in the crate that holds the generated code (the hook must live beside the type):
+/// `assistants_api_runtime::limited_client!(Client);`
+#[macro_export]
+macro_rules! limited_client {
+    ($client:ty) => {
+        impl $client {
+            /// This client with other limits (by default a response body may be at most 16 MiB).
+            pub fn with_limits(mut self, limits: $crate::Limits) -> Self {
+                self.inner = limits;
+                self
+            }
+        }
+
+        impl $crate::__private::ClientHooks<$crate::Limits> for $client {
+            async fn exec(
+                &self,
+                request: $crate::__private::reqwest::Request,
+                _info: &$crate::__private::OperationInfo,
+            ) -> $crate::__private::reqwest::Result<$crate::__private::reqwest::Response> {
+                $crate::execute(&self.client, request, &self.inner).await
+            }
+        }
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use progenitor_client::{ClientHooks, OperationInfo};
+    pub use reqwest;
+}
+
 /// Whether `error` is a body read that stopped at [`Limits::max_body_bytes`].
 pub fn is_too_large(error: &reqwest::Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);

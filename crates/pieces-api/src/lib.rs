@@ -130,25 +130,8 @@ impl Client {
     }
 }
 
-impl Client {
-    /// This client with other [`Limits`] (by default a response body may be at most 16 MiB).
-    pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.inner = limits;
-        self
-    }
-}
-
-/// Every response body, success or error, is read through the client's [`Limits`], so no
-/// server can make the client buffer more than [`Limits::max_body_bytes`].
-impl progenitor_client::ClientHooks<Limits> for Client {
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        _info: &progenitor_client::OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        assistants_api_runtime::execute(&self.client, request, &self.inner).await
-    }
-}
+// `Client::with_limits` and the `exec` hook that reads every response body through `Limits`.
+assistants_api_runtime::limited_client!(Client);
 
 const USER_AGENT: &str = concat!("assistants-rs/", env!("CARGO_PKG_VERSION"), " pieces-api");
 
