@@ -480,3 +480,34 @@ async fn conversations_stream_identifiers() {
         .unwrap_err();
     assert_eq!(undeclared(err).await, (500, "no".to_string()));
 }
+
+#[tokio::test]
+async fn identifier_frames_that_are_garbage_or_too_large_are_typed_errors() {
+    let good = json!({"iterable": [{"conversation": {"id": "c-1"}}]}).to_string();
+    let (url, server) = ws_server(vec![
+        Message::binary(vec![0xff, 0xfe, 0x00, 0xc3]),
+        Message::text("{\"iterable\": [{\"conversation\": {\"id\": 7}}]}"),
+        Message::text(good),
+        Message::text("x".repeat(pieces_api::MAX_FRAME_BYTES + 1)),
+    ])
+    .await;
+    let client = Client::with_base_url(&url).unwrap();
+    let mut stream = client.stream_identifiers().await.expect("the upgrade succeeds");
+    match stream.next().await {
+        Some(Err(ClientError::Decode { excerpt, .. })) => assert_eq!(excerpt, "\u{fffd}\u{fffd}\0\u{fffd}"),
+        other => panic!("binary garbage: {other:?}"),
+    }
+    assert!(
+        matches!(stream.next().await, Some(Err(ClientError::Decode { .. }))),
+        "a wrong type is a decode error"
+    );
+    let frame = stream.next().await.unwrap().expect("a good frame after bad ones");
+    assert_eq!(frame.iterable[0].conversation.as_ref().unwrap().id, "c-1");
+    match stream.next().await {
+        Some(Err(ClientError::WebSocket(_))) => {}
+        other => panic!("a frame over MAX_FRAME_BYTES: {other:?}"),
+    }
+    assert!(stream.next().await.is_none(), "the stream ends after a protocol error");
+    drop(stream); // closes the socket, so a server still sending the oversized frame stops
+    let _ = server.await; // whether its send finished first depends on socket buffers
+}
