@@ -507,7 +507,10 @@ async fn identifier_frames_that_are_garbage_or_too_large_are_typed_errors() {
         Some(Err(ClientError::WebSocket(_))) => {}
         other => panic!("a frame over MAX_FRAME_BYTES: {other:?}"),
     }
-    assert!(stream.next().await.is_none(), "the stream ends after a protocol error");
+    assert!(
+        stream.next().await.is_none(),
+        "the stream ends after a protocol error"
+    );
     drop(stream); // closes the socket, so a server still sending the oversized frame stops
     let _ = server.await; // whether its send finished first depends on socket buffers
 }
