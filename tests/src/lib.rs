@@ -364,3 +364,8 @@ mod tests {
         );
     }
 }
+
+/// The README's Rust examples, compiled as doctests so they keep up with the code.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeExamples;

@@ -7,11 +7,13 @@
 //! - an overall deadline per operation that also cancels the request in flight;
 //! - [`PollPolicy`]: polling that is fast after an action and backs off while nothing changes;
 //! - FlowHunt's [`Session::ask`]: a stream of events, each once and in order, ending with an
-//!   [`Outcome`], resumable from a serialisable [`Cursor`];
+//!   [`Outcome`], resumable from a serialisable [`Cursor`]; every stream on one session shares
+//!   one poll loop;
 //! - FlowGen's [`FlowGen::send_and_wait`]: both server contracts, human input, and waiters that
 //!   share one poll loop per chat;
 //! - Pieces' [`Pieces::watch_conversations`]: a change stream that reconnects and reconciles;
-//! - one [`Error`] type that keeps the server's own message.
+//! - one [`Error`] type that keeps the server's own message;
+//! - bounded memory: no response is buffered beyond [`Settings::max_body_bytes`].
 //!
 //! ```no_run
 //! use futures::StreamExt;
