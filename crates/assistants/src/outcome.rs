@@ -1,9 +1,10 @@
 //! One outcome model for all three services.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Who wrote a message of a turn.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The user.
@@ -15,7 +16,7 @@ pub enum Role {
 }
 
 /// A message of the turn that produced an outcome.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TurnMessage {
     /// Who wrote it.
     pub role: Role,
@@ -26,7 +27,7 @@ pub struct TurnMessage {
 }
 
 /// How an assistant's turn ended.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     /// The assistant answered.

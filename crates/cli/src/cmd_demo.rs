@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 use assistants::{AnswerWith, AskEvent, Client, Config, ConversationChange, Outcome};
 use assistants_sandbox::{DEFAULT_API_KEY, Sandbox, Timing};
 use futures::StreamExt;
-use serde_json::json;
 
-use crate::cmd_flowhunt::print_outcome;
+use crate::cmd_flowhunt::{event_record, print_outcome};
 use crate::cmd_pieces::print_change;
 use crate::context::{Failure, exit};
 use crate::print::{Printer, finish};
+use crate::record::Record;
 
 struct Row {
     service: &'static str,
@@ -52,7 +52,9 @@ pub async fn run(printer: Printer, timeout: Option<u64>) -> Result<u8, Failure> 
             "sandbox running at {} (FlowHunt, Pieces and FlowGen simulators)",
             sandbox.base_url()
         ),
-        json!({"type": "sandbox", "base_url": sandbox.base_url()}),
+        Record::Sandbox {
+            base_url: sandbox.base_url(),
+        },
     );
     let mut config = Config::default()
         .with_base_url(&sandbox.base_url())
@@ -73,16 +75,8 @@ pub async fn run(printer: Printer, timeout: Option<u64>) -> Result<u8, Failure> 
             AskEvent::Event { event, .. } => {
                 let text = format!("  [{}] {}", event.action_type, event.event_type);
                 match &spinner {
-                    Some(bar) => bar.suspend(|| {
-                        printer.emit(
-                            &text,
-                            json!({"type": "event", "service": "flowhunt", "event": &*event}),
-                        )
-                    }),
-                    None => printer.emit(
-                        &text,
-                        json!({"type": "event", "service": "flowhunt", "event": &*event}),
-                    ),
+                    Some(bar) => bar.suspend(|| printer.emit(&text, event_record(&event))),
+                    None => printer.emit(&text, event_record(&event)),
                 }
             }
             AskEvent::Done { outcome: done, .. } => outcome = Some(done),
@@ -108,7 +102,11 @@ pub async fn run(printer: Printer, timeout: Option<u64>) -> Result<u8, Failure> 
     let handler = AnswerWith(|prompt: &str| {
         printer.emit(
             format!("  question: {prompt}\n  demo answers: yes"),
-            json!({"type": "status", "status": "wait_for_human_input", "prompt": prompt, "answer": "yes"}),
+            Record::Status {
+                status: "wait_for_human_input".into(),
+                prompt: Some(prompt.to_string()),
+                answer: Some("yes".into()),
+            },
         );
         Some("yes".to_string())
     });
@@ -167,8 +165,19 @@ pub async fn run(printer: Printer, timeout: Option<u64>) -> Result<u8, Failure> 
     printer.say("\nservice    outcome              requests   time");
     for row in &rows {
         printer.emit(
-            format!("{:<10} {:<20} {:>8}   {:.1}s", row.service, row.outcome, row.requests, row.elapsed.as_secs_f64()),
-            json!({"type": "summary", "service": row.service, "outcome": row.outcome, "requests": row.requests, "seconds": row.elapsed.as_secs_f64()}),
+            format!(
+                "{:<10} {:<20} {:>8}   {:.1}s",
+                row.service,
+                row.outcome,
+                row.requests,
+                row.elapsed.as_secs_f64()
+            ),
+            Record::Summary {
+                service: row.service.into(),
+                outcome: row.outcome.clone(),
+                requests: row.requests,
+                seconds: row.elapsed.as_secs_f64(),
+            },
         );
     }
     sandbox.shutdown().await;

@@ -2,11 +2,11 @@
 //! delete.
 
 use assistants::{AnswerWith, Client};
-use serde_json::json;
 
 use crate::cmd_flowhunt::print_outcome;
 use crate::context::{Failure, ask_user, outcome_code};
 use crate::print::{Printer, finish};
+use crate::record::{MessageRecord, Record, payload};
 
 /// `assist flowgen ...`
 #[derive(clap::Subcommand, Debug)]
@@ -52,13 +52,20 @@ pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<
             };
             printer.emit(
                 format!("chat {chat_id}"),
-                json!({"type": "chat", "chat_id": chat_id}),
+                Record::Chat {
+                    chat_id: chat_id.clone(),
+                    chat: None,
+                },
             );
             let spinner = printer.spinner("waiting for the run");
             let handler = AnswerWith(|prompt: &str| {
                 printer.emit(
                     format!("question: {prompt}"),
-                    json!({"type": "status", "status": "wait_for_human_input", "prompt": prompt}),
+                    Record::Status {
+                        status: "wait_for_human_input".into(),
+                        prompt: Some(prompt.to_string()),
+                        answer: None,
+                    },
                 );
                 ask_user(prompt)
             });
@@ -71,7 +78,11 @@ pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<
                 {
                     printer.emit(
                         format!("  status: {status:?}"),
-                        json!({"type": "status", "status": status}),
+                        Record::Status {
+                            status: status.clone(),
+                            prompt: None,
+                            answer: None,
+                        },
                     );
                     *last = Some(status);
                 }
@@ -87,7 +98,9 @@ pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<
                 for m in messages {
                     printer.emit(
                         format!("  {}: {}", m.author.as_deref().unwrap_or("user"), m.text),
-                        json!({"type": "message", "message": m}),
+                        Record::Message {
+                            message: MessageRecord::Turn(m.clone()),
+                        },
                     );
                 }
             }
@@ -98,7 +111,10 @@ pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<
             for chat in flowgen.list_chats().await? {
                 printer.emit(
                     format!("{}  {:<24} {}", chat.id, chat.status.to_string(), chat.name),
-                    json!({"type": "chat", "chat": chat}),
+                    Record::Chat {
+                        chat_id: chat.id.clone(),
+                        chat: Some(payload(&chat)),
+                    },
                 );
             }
             Ok(0)
@@ -112,14 +128,22 @@ pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<
                         m.type_,
                         m.content
                     ),
-                    json!({"type": "message", "message": m}),
+                    Record::Message {
+                        message: MessageRecord::History(payload(&m)),
+                    },
                 );
             }
             Ok(0)
         }
         Command::Delete { id } => {
             flowgen.delete_chat(&id).await?;
-            printer.emit(format!("deleted {id}"), json!({"type": "deleted", "chat_id": id}));
+            printer.emit(
+                format!("deleted {id}"),
+                Record::Deleted {
+                    service: "flowgen".into(),
+                    id: id.clone(),
+                },
+            );
             Ok(0)
         }
     }

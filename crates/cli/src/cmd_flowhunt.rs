@@ -2,10 +2,10 @@
 
 use assistants::{AskEvent, Client, Outcome};
 use futures::StreamExt;
-use serde_json::json;
 
 use crate::context::{Failure, outcome_code};
 use crate::print::{Printer, finish};
+use crate::record::{Record, payload};
 
 /// `assist flowhunt ...`
 #[derive(clap::Subcommand, Debug)]
@@ -46,7 +46,9 @@ pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<
     };
     printer.emit(
         format!("session {}", session.id()),
-        json!({"type": "session", "session_id": session.id()}),
+        Record::Session {
+            session_id: session.id().to_string(),
+        },
     );
     let spinner = printer.spinner("waiting for the assistant");
     let mut events = session.ask(message);
@@ -56,9 +58,9 @@ pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<
             Ok(AskEvent::Event { event, .. }) => {
                 let text = describe(&event);
                 if let Some(bar) = &spinner {
-                    bar.suspend(|| printer.emit(&text, json!({"type": "event", "event": &*event})));
+                    bar.suspend(|| printer.emit(&text, event_record(&event)));
                 } else {
-                    printer.emit(&text, json!({"type": "event", "event": &*event}));
+                    printer.emit(&text, event_record(&event));
                 }
             }
             Ok(AskEvent::Done {
@@ -108,5 +110,18 @@ pub fn print_outcome(printer: Printer, outcome: &Outcome) {
         Outcome::NeedsInput { prompt } => format!("needs input: {prompt}"),
         Outcome::Failed { reason } => format!("failed: {reason}"),
     };
-    printer.emit(text, json!({"type": "outcome", "outcome": outcome}));
+    printer.emit(
+        text,
+        Record::Outcome {
+            outcome: outcome.clone(),
+        },
+    );
+}
+
+/// A FlowHunt event as a `--json` record.
+pub fn event_record(event: &flowhunt_api::types::FlowSessionEvent) -> Record {
+    Record::Event {
+        service: "flowhunt".into(),
+        event: payload(event),
+    }
 }

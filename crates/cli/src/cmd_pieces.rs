@@ -2,10 +2,10 @@
 
 use assistants::{Client, ConversationChange};
 use futures::StreamExt;
-use serde_json::json;
 
 use crate::context::Failure;
 use crate::print::Printer;
+use crate::record::{Change, Record};
 
 /// `assist pieces ...`
 #[derive(clap::Subcommand, Debug)]
@@ -40,7 +40,10 @@ pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<
                 let name = c.name.clone().unwrap_or_default();
                 printer.emit(
                     format!("{}  {name}", c.id),
-                    json!({"type": "conversation", "id": c.id, "name": name}),
+                    Record::Conversation {
+                        id: c.id.clone(),
+                        name,
+                    },
                 );
             }
         }
@@ -48,12 +51,21 @@ pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<
             let c = pieces.create(&name).await?;
             printer.emit(
                 format!("created {}", c.id),
-                json!({"type": "created", "id": c.id, "name": name}),
+                Record::Created {
+                    id: c.id.clone(),
+                    name,
+                },
             );
         }
         Command::Delete { id } => {
             pieces.delete(&id).await?;
-            printer.emit(format!("deleted {id}"), json!({"type": "deleted", "id": id}));
+            printer.emit(
+                format!("deleted {id}"),
+                Record::Deleted {
+                    service: "pieces".into(),
+                    id: id.clone(),
+                },
+            );
         }
         Command::Watch { count } => {
             let mut changes = pieces.watch_conversations();
@@ -70,12 +82,15 @@ pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<
 
 /// Prints one change.
 pub fn print_change(printer: Printer, change: &ConversationChange) {
-    let (kind, id) = match change {
-        ConversationChange::Added(id) => ("added", id),
-        ConversationChange::Removed(id) => ("removed", id),
+    let (kind, change, id) = match change {
+        ConversationChange::Added(id) => ("added", Change::Added, id),
+        ConversationChange::Removed(id) => ("removed", Change::Removed, id),
     };
     printer.emit(
         format!("  {kind} {id}"),
-        json!({"type": "change", "change": kind, "id": id}),
+        Record::Change {
+            change,
+            id: id.clone(),
+        },
     );
 }

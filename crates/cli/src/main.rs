@@ -11,6 +11,7 @@ mod cmd_pieces;
 mod cmd_sandbox;
 mod context;
 mod print;
+mod record;
 
 use std::process::ExitCode;
 
@@ -59,6 +60,8 @@ enum Command {
     Pieces(cmd_pieces::Command),
     /// Serve the local simulators of all three services on one address.
     Sandbox(cmd_sandbox::Args),
+    /// Print the JSON Schema of one line of `--json` output.
+    Schema,
 }
 
 fn main() -> ExitCode {
@@ -85,6 +88,11 @@ fn main() -> ExitCode {
             Command::Flowhunt(command) => cmd_flowhunt::run(&client, printer, command).await,
             Command::Flowgen(command) => cmd_flowgen::run(&client, printer, command).await,
             Command::Pieces(command) => cmd_pieces::run(&client, printer, command).await,
+            Command::Schema => {
+                use std::io::Write;
+                let _ = writeln!(std::io::stdout().lock(), "{:#}", record::schema());
+                Ok(exit::OK)
+            }
             Command::Sandbox(args) => cmd_sandbox::run(args)
                 .await
                 .map(|()| exit::OK)
@@ -98,9 +106,12 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
             if printer.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"type": "error", "exit_code": failure.code, "message": failure.message})
+                printer.emit(
+                    "",
+                    record::Record::Error {
+                        exit_code: failure.code,
+                        message: failure.message.clone(),
+                    },
                 );
             }
             eprintln!("error: {}", failure.message);

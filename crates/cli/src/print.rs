@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use serde_json::Value;
+use crate::record::Record;
 
 /// Where and how the command reports.
 #[derive(Clone, Copy, Debug)]
@@ -16,10 +16,13 @@ pub struct Printer {
 impl Printer {
     /// Prints a line of text (human mode) or a JSON record (`--json`). A closed stdout (a pipe
     /// whose reader left) is not an error worth a panic: output simply stops.
-    pub fn emit(&self, text: impl AsRef<str>, record: Value) {
+    pub fn emit(&self, text: impl AsRef<str>, record: Record) {
         let mut out = std::io::stdout().lock();
         let _ = if self.json {
-            writeln!(out, "{record}")
+            match serde_json::to_string(&record) {
+                Ok(line) => writeln!(out, "{line}"),
+                Err(_) => Ok(()), // plain data: serialising cannot fail
+            }
         } else {
             writeln!(out, "{}", text.as_ref())
         };

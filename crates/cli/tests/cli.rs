@@ -293,3 +293,74 @@ async fn keys_from_env_and_flags_are_never_written_to_disk() {
     }
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_json_line_matches_the_published_schema() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let base = sandbox.base_url();
+    let schema = assist(&base, &["schema"], "").await;
+    assert_eq!(schema.code, 0, "{}", schema.stderr);
+    let schema: Value = serde_json::from_str(&schema.stdout).expect("the schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+
+    let created = assist(
+        &base,
+        &["--json", "flowgen", "ask", "wait for my approval"],
+        "yes\n",
+    )
+    .await;
+    let chat_id = json_lines(&created.stdout)
+        .iter()
+        .find_map(|l| l["chat_id"].as_str().map(String::from))
+        .expect("the chat asked");
+    let conversation = assist(&base, &["--json", "pieces", "create", "--name", "Schema"], "").await;
+    let conversation_id = json_lines(&conversation.stdout)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut outputs = vec![created.stdout, conversation.stdout];
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["demo"],
+        vec!["flowhunt", "ask", "hello there"],
+        vec!["flowhunt", "ask", "please [fail]"],
+        vec!["flowgen", "ask", "wait for my approval"], // no answer on stdin: needs input
+        vec!["flowgen", "chats"],
+        vec!["flowgen", "history", &chat_id],
+        vec!["flowgen", "delete", &chat_id],
+        vec!["pieces", "watch", "--count", "1"],
+        vec!["pieces", "list"],
+        vec!["pieces", "delete", &conversation_id],
+        vec!["flowgen", "history", "no-such-chat"], // an error record
+    ];
+    for args in runs {
+        let mut with_json = vec!["--json"];
+        with_json.extend(args);
+        outputs.push(assist(&base, &with_json, "").await.stdout);
+    }
+    let mut types = std::collections::BTreeSet::new();
+    for line in outputs.iter().flat_map(|o| json_lines(o)) {
+        let errors: Vec<String> = validator.iter_errors(&line).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{line} breaks the schema: {errors:?}");
+        types.insert(line["type"].as_str().unwrap_or_default().to_string());
+    }
+    let expected = [
+        "change",
+        "chat",
+        "conversation",
+        "created",
+        "deleted",
+        "error",
+        "event",
+        "message",
+        "outcome",
+        "sandbox",
+        "session",
+        "status",
+        "summary",
+    ];
+    assert_eq!(
+        types,
+        expected.iter().map(|t| t.to_string()).collect(),
+        "every record type was checked"
+    );
+}
