@@ -341,7 +341,8 @@ impl Session {
         let from = from.saturating_sub(1).to_string();
         let max = self.settings.max_body_bytes;
         let (api, session) = (&self.api, self.id.as_str());
-        with_retry(
+        // Bounded by the overall timeout too: the loop outlives any one stream's deadline.
+        let poll = with_retry(
             &self.settings.retry,
             Idempotency::Safe,
             "poll_v3_flow_assistant_response",
@@ -360,8 +361,8 @@ impl Session {
                     }
                 }
             },
-        )
-        .await
+        );
+        crate::poll::within(self.settings.timeout, poll).await
     }
 }
 
