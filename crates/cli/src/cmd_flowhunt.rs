@@ -1,6 +1,7 @@
-//! `assist flowhunt ask`: a question, its events as they arrive, and the outcome.
+//! `assist flowhunt ask|resume`: a question, its events as they arrive, and the outcome; or the
+//! rest of a stream from a cursor that `--json` printed.
 
-use assistants::{AskEvent, Client, Outcome};
+use assistants::{AskEvent, Client, Cursor, EventStream, Outcome};
 use futures::StreamExt;
 
 use crate::context::{Failure, outcome_code};
@@ -21,15 +22,32 @@ pub enum Command {
         /// The message.
         message: String,
     },
+    /// Continue a stream after an interruption, from the `cursor` of the last event that
+    /// `ask --json` printed: nothing is repeated or lost, and nothing is sent again.
+    Resume {
+        /// The cursor, as JSON (`{"session_id": ..., "from_timestamp": ..., ...}`).
+        cursor: String,
+    },
 }
 
 /// Runs a `flowhunt` command.
 pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<u8, Failure> {
-    let Command::Ask {
-        session,
-        flow,
-        message,
-    } = command;
+    let (session, flow, message) = match command {
+        Command::Ask {
+            session,
+            flow,
+            message,
+        } => (session, flow, message),
+        Command::Resume { cursor } => {
+            let cursor: Cursor = serde_json::from_str(&cursor).map_err(|e| {
+                Failure::usage(format!(
+                    "the cursor is not one `assist flowhunt ask --json` printed ({e}); pass the \"cursor\" object of its last event line"
+                ))
+            })?;
+            let session = client.flowhunt()?.session(cursor.session_id.clone());
+            return follow(printer, session.resume(cursor)).await;
+        }
+    };
     let flowhunt = client.flowhunt()?;
     let session = match session {
         Some(id) => flowhunt.session(id),
@@ -50,17 +68,27 @@ pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<
             session_id: session.id().to_string(),
         },
     );
+    follow(printer, session.ask(message)).await
+}
+
+/// Prints a stream's events as they arrive (each with the cursor to resume after it), then
+/// its outcome.
+async fn follow(printer: Printer, mut events: EventStream<AskEvent>) -> Result<u8, Failure> {
     let spinner = printer.spinner("waiting for the assistant");
-    let mut events = session.ask(message);
     let mut outcome = None;
     while let Some(item) = events.next().await {
         match item {
-            Ok(AskEvent::Event { event, .. }) => {
+            Ok(AskEvent::Event { event, cursor }) => {
                 let text = describe(&event);
+                let record = || Record::Event {
+                    service: "flowhunt".into(),
+                    event: payload(&*event),
+                    cursor: Some(cursor.clone()),
+                };
                 if let Some(bar) = &spinner {
-                    bar.suspend(|| printer.emit(&text, event_record(&event)));
+                    bar.suspend(|| printer.emit(&text, record()));
                 } else {
-                    printer.emit(&text, event_record(&event));
+                    printer.emit(&text, record());
                 }
             }
             Ok(AskEvent::Done {
@@ -118,10 +146,11 @@ pub fn print_outcome(printer: Printer, outcome: &Outcome) {
     );
 }
 
-/// A FlowHunt event as a `--json` record.
+/// A FlowHunt event as a `--json` record (without a cursor: the demo does not resume).
 pub fn event_record(event: &flowhunt_api::types::FlowSessionEvent) -> Record {
     Record::Event {
         service: "flowhunt".into(),
         event: payload(event),
+        cursor: None,
     }
 }

@@ -56,6 +56,10 @@ pub enum Record {
         service: String,
         /// The event.
         event: Payload,
+        /// Where the stream stands after this event: `assist flowhunt resume` continues from
+        /// it after an interruption.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cursor: Option<assistants::Cursor>,
     },
     /// A FlowGen chat: the one asked, or one of a listing (with the whole `Chat`).
     Chat {

@@ -364,3 +364,42 @@ async fn every_json_line_matches_the_published_schema() {
         "every record type was checked"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flowhunt_resume_continues_from_a_printed_cursor() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let base = sandbox.base_url();
+    let asked = assist(&base, &["--json", "flowhunt", "ask", "resume me please"], "").await;
+    assert_eq!(asked.code, 0, "{}", asked.stderr);
+    let events: Vec<Value> = json_lines(&asked.stdout)
+        .into_iter()
+        .filter(|l| l["type"] == "event")
+        .collect();
+    assert_eq!(events.len(), 5, "{}", asked.stdout);
+    let ids = |lines: &[Value]| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| l["event"]["event_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // As if the process had been killed after printing the second event.
+    let cursor = events[1]["cursor"].to_string();
+    let resumed = assist(&base, &["flowhunt", "resume", &cursor, "--json"], "").await;
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    let lines = json_lines(&resumed.stdout);
+    let rest: Vec<Value> = lines.iter().filter(|l| l["type"] == "event").cloned().collect();
+    assert_eq!(ids(&rest), ids(&events[2..]), "the rest, once, in order");
+    assert_eq!(
+        lines.last().unwrap()["outcome"]["answer"],
+        "Answer to \"resume me please\": 3 words received."
+    );
+    assert_eq!(
+        sandbox.requests_for("invoke_v3_flow_assistant_response"),
+        1,
+        "resume never invokes"
+    );
+
+    let bad = assist(&base, &["flowhunt", "resume", "{not a cursor"], "").await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("the cursor is not one"), "{}", bad.stderr);
+}
