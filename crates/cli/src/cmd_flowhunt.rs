@@ -22,8 +22,10 @@ pub enum Command {
         /// The message.
         message: String,
     },
-    /// Continue a stream after an interruption, from the `cursor` of the last event that
-    /// `ask --json` printed: nothing is repeated or lost, and nothing is sent again.
+    /// Continue an interrupted stream from the cursor `ask --json` printed.
+    ///
+    /// Pass the `cursor` of the last event line seen: nothing is repeated or lost, and nothing
+    /// is sent to the assistant again.
     Resume {
         /// The cursor, as JSON (`{"session_id": ..., "from_timestamp": ..., ...}`).
         cursor: String,
