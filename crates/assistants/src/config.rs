@@ -53,8 +53,17 @@ impl Default for Settings {
             retry: RetryPolicy::standard(),
             poll: PollPolicy::adaptive(),
             timeout: Some(Duration::from_secs(600)),
-            max_body_bytes: flowhunt_api::Limits::default().max_body_bytes,
+            max_body_bytes: assistants_api_runtime::Limits::default().max_body_bytes,
             max_message_bytes: 256 * 1024,
+        }
+    }
+}
+
+impl Settings {
+    /// The limits every generated client of a facade handle enforces.
+    pub(crate) fn limits(&self) -> assistants_api_runtime::Limits {
+        assistants_api_runtime::Limits {
+            max_body_bytes: self.max_body_bytes,
         }
     }
 }

@@ -91,11 +91,8 @@ impl FlowGen {
     /// A handle over a generated client (which then reads at most
     /// [`Settings::max_body_bytes`] of any response).
     pub fn new(api: flowgen_api::Client, settings: Settings) -> Self {
-        let limits = flowgen_api::Limits {
-            max_body_bytes: settings.max_body_bytes,
-        };
         Self {
-            api: api.with_limits(limits),
+            api: api.with_limits(settings.limits()),
             settings: Arc::new(settings),
             watches: Loops::default(),
         }
@@ -316,9 +313,7 @@ impl FlowGen {
             .await
         });
         let follower = self.subscribe(chat_id);
-        if !follower.started {
-            follower.nudge(); // an action: a running loop polls now
-        }
+        follower.acted();
         let mut rx = follower.rx.clone();
         // `send_pending`: the send has not returned; `run_over`: it returned `null`, which the
         // open-source server does only once the run has ended.
@@ -464,13 +459,13 @@ impl FlowGen {
     /// Follows the chat's one poll loop, starting it if none runs.
     fn subscribe(&self, chat_id: &str) -> Follower<Snapshot> {
         let flowgen = self.clone();
-        let chat_id = chat_id.to_string();
+        let id = chat_id.to_string();
         self.watches.follow(
-            &chat_id.clone(),
+            chat_id,
             &self.settings.poll,
             || None,
             move |tx| {
-                let (flowgen, chat_id) = (flowgen.clone(), chat_id.clone());
+                let (flowgen, chat_id) = (flowgen.clone(), id.clone());
                 async move {
                     let read = flowgen.get_chat(&chat_id).await;
                     let key = |s: &Snapshot| match s {

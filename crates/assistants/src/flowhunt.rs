@@ -100,11 +100,8 @@ impl FlowHunt {
     /// A handle over a generated client (which then reads at most
     /// [`Settings::max_body_bytes`] of any response).
     pub fn new(api: flowhunt_api::Client, workspace_id: Option<String>, settings: Settings) -> Self {
-        let limits = flowhunt_api::Limits {
-            max_body_bytes: settings.max_body_bytes,
-        };
         Self {
-            api: api.with_limits(limits),
+            api: api.with_limits(settings.limits()),
             workspace_id,
             settings: Arc::new(settings),
             loops: Loops::default(),
@@ -450,9 +447,9 @@ impl AskState {
 
     /// The invoke first, then the next batch of the session's log.
     async fn step(&mut self) -> Result<(), Error> {
-        let settings = self.session.settings.clone();
-        let max = settings.max_body_bytes;
         if let Some(message) = self.invoke.take() {
+            let settings = self.session.settings.clone();
+            let max = settings.max_body_bytes;
             check_message(&settings, &message)?;
             check_id("session id", &self.cursor.session_id)?;
             let (api, session) = (self.session.api.clone(), self.cursor.session_id.clone());
@@ -486,16 +483,19 @@ impl AskState {
             self.absorb(cached);
             if !self.done {
                 let follower = self.session.follow(self.cursor.from_timestamp);
-                if !follower.started {
-                    follower.nudge(); // an action: a running loop polls now
-                }
+                follower.acted();
                 self.follower = Some(follower);
             }
             return Ok(());
         }
-        check_id("session id", &self.cursor.session_id)?;
         let from = self.cursor.from_timestamp;
-        let follower = self.follower.get_or_insert_with(|| self.session.follow(from));
+        let follower = match &mut self.follower {
+            Some(follower) => follower,
+            None => {
+                check_id("session id", &self.cursor.session_id)?;
+                self.follower.insert(self.session.follow(from))
+            }
+        };
         let batch = next_batch(follower, &mut self.read, from).await?;
         self.absorb(batch);
         if self.done {

@@ -38,11 +38,8 @@ impl Pieces {
     /// A handle over a generated client (which then reads at most
     /// [`Settings::max_body_bytes`] of any response).
     pub fn new(api: pieces_api::Client, settings: Settings) -> Self {
-        let limits = pieces_api::Limits {
-            max_body_bytes: settings.max_body_bytes,
-        };
         Self {
-            api: api.with_limits(limits),
+            api: api.with_limits(settings.limits()),
             settings: Arc::new(settings),
         }
     }

@@ -63,13 +63,21 @@ pub(crate) struct Follower<S> {
     /// The loop's latest state.
     pub(crate) rx: watch::Receiver<S>,
     /// Whether this follower started the loop (which then polls at once).
-    pub(crate) started: bool,
+    started: bool,
 }
 
 impl<S> Follower<S> {
     /// Makes the loop poll now (after an action, or after [`Follower::request`]).
     pub(crate) fn nudge(&self) {
         self.entry.nudge.notify_one();
+    }
+
+    /// After an action (an invoke, a send, an answer): a loop that was already running polls
+    /// now; one this follower just started polls at once anyway.
+    pub(crate) fn acted(&self) {
+        if !self.started {
+            self.nudge();
+        }
     }
 
     /// Changes the shared state (to ask the loop for something); `f` says whether it changed.

@@ -31,6 +31,26 @@ pub async fn run(size: Size) -> anyhow::Result<Scenario> {
     rx.await.context("the scenario's thread ended")?
 }
 
+/// Calls per second of `call` made `calls` times in a row: the best of [`ROUNDS`] rounds after
+/// one warm-up call (as `sdk_calls.py` measures the Python side).
+async fn best_rate<F, Fut, E>(calls: usize, mut call: F) -> anyhow::Result<f64>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    call().await?;
+    let mut best: f64 = 0.0;
+    for _ in 0..ROUNDS {
+        let start = Instant::now();
+        for _ in 0..calls {
+            call().await?;
+        }
+        best = best.max(calls as f64 / start.elapsed().as_secs_f64());
+    }
+    Ok(best)
+}
+
 async fn measure(size: Size) -> anyhow::Result<Scenario> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let python = root.join("target/ci-tools/venv/bin/python");
@@ -57,32 +77,21 @@ async fn measure(size: Size) -> anyhow::Result<Scenario> {
         .send()
         .await?;
     // Both sides: a warm-up call (connection set-up), then the best of ROUNDS rounds.
-    let mut ours_flowhunt: f64 = 0.0;
-    for round in 0..=ROUNDS {
-        let start = Instant::now();
-        for _ in 0..if round == 0 { 1 } else { calls } {
-            flowhunt
-                .poll_v3_flow_assistant_response()
-                .session_id(&session.session_id)
-                .from_timestamp("0")
-                .send()
-                .await?;
-        }
-        if round > 0 {
-            ours_flowhunt = ours_flowhunt.max(calls as f64 / start.elapsed().as_secs_f64());
-        }
-    }
+    let ours_flowhunt = best_rate(calls, || async {
+        flowhunt
+            .poll_v3_flow_assistant_response()
+            .session_id(&session.session_id)
+            .from_timestamp("0")
+            .send()
+            .await
+            .map(drop)
+    })
+    .await?;
     let pieces = pieces_api::Client::with_base_url(&base)?;
-    let mut ours_pieces: f64 = 0.0;
-    for round in 0..=ROUNDS {
-        let start = Instant::now();
-        for _ in 0..if round == 0 { 1 } else { calls } {
-            pieces.conversations_identifiers_snapshot().send().await?;
-        }
-        if round > 0 {
-            ours_pieces = ours_pieces.max(calls as f64 / start.elapsed().as_secs_f64());
-        }
-    }
+    let ours_pieces = best_rate(calls, || async {
+        pieces.conversations_identifiers_snapshot().send().await.map(drop)
+    })
+    .await?;
 
     let script = root.join("crates/bench/sdk_calls.py");
     let (python, base_arg, calls_arg) = (python.clone(), base.clone(), calls.to_string());

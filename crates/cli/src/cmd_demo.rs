@@ -74,10 +74,7 @@ pub async fn run(printer: Printer, timeout: Option<u64>) -> Result<u8, Failure> 
         match item? {
             AskEvent::Event { event, .. } => {
                 let text = format!("  [{}] {}", event.action_type, event.event_type);
-                match &spinner {
-                    Some(bar) => bar.suspend(|| printer.emit(&text, event_record(&event))),
-                    None => printer.emit(&text, event_record(&event)),
-                }
+                printer.emit_over(spinner.as_ref(), text, event_record(&event, None));
             }
             AskEvent::Done { outcome: done, .. } => outcome = Some(done),
         }

@@ -81,17 +81,8 @@ async fn follow(printer: Printer, mut events: EventStream<AskEvent>) -> Result<u
     while let Some(item) = events.next().await {
         match item {
             Ok(AskEvent::Event { event, cursor }) => {
-                let text = describe(&event);
-                let record = || Record::Event {
-                    service: "flowhunt".into(),
-                    event: payload(&*event),
-                    cursor: Some(cursor.clone()),
-                };
-                if let Some(bar) = &spinner {
-                    bar.suspend(|| printer.emit(&text, record()));
-                } else {
-                    printer.emit(&text, record());
-                }
+                let record = event_record(&event, Some(cursor));
+                printer.emit_over(spinner.as_ref(), describe(&event), record);
             }
             Ok(AskEvent::Done {
                 outcome: done,
@@ -148,11 +139,12 @@ pub fn print_outcome(printer: Printer, outcome: &Outcome) {
     );
 }
 
-/// A FlowHunt event as a `--json` record (without a cursor: the demo does not resume).
-pub fn event_record(event: &flowhunt_api::types::FlowSessionEvent) -> Record {
+/// A FlowHunt event as a `--json` record, with the cursor to resume after it (the demo, which
+/// never resumes, passes none).
+pub fn event_record(event: &flowhunt_api::types::FlowSessionEvent, cursor: Option<Cursor>) -> Record {
     Record::Event {
         service: "flowhunt".into(),
         event: payload(event),
-        cursor: None,
+        cursor,
     }
 }

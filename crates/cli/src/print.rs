@@ -28,6 +28,14 @@ impl Printer {
         };
     }
 
+    /// [`Printer::emit`] while `spinner` runs: the spinner steps aside for the line.
+    pub fn emit_over(&self, spinner: Option<&indicatif::ProgressBar>, text: impl AsRef<str>, record: Record) {
+        match spinner {
+            Some(bar) => bar.suspend(|| self.emit(text, record)),
+            None => self.emit(text, record),
+        }
+    }
+
     /// Human text only (headings, tables); nothing under `--json`.
     pub fn say(&self, text: impl AsRef<str>) {
         if !self.json {
