@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeImpl};
 
 mod open_enum;
+mod operations;
 
 #[derive(Parser)]
 #[command(name = "xtask", about = "Workspace automation for assistants-rs")]
@@ -145,6 +146,7 @@ fn generate(root: &Path, target: &Target) -> Result<String> {
         .with_context(|| format!("generating from {}", target.spec))?;
     let mut ast: syn::File = syn::parse2(tokens).context("progenitor produced unparsable code")?;
     open_enum::inject(&mut ast, &open, &spec)?;
+    operations::inject(&mut ast, &spec)?;
     syn::visit_mut::VisitMut::visit_file_mut(&mut DocLines, &mut ast);
     let pretty = prettyplease::unparse(&ast);
     let header = format!(

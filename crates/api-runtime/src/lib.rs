@@ -22,6 +22,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod operation;
+
+pub use operation::Operation;
+
 use http_body_util::{LengthLimitError, Limited};
 use reqwest::ResponseBuilderExt;
 

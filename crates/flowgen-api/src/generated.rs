@@ -2031,3 +2031,24 @@ pub mod builder {
 pub mod prelude {
     pub use self::super::Client;
 }
+/// Every operation of the spec, with its method and idempotency (from the method, or
+/// the operation's `x-idempotent` extension).
+pub mod operations {
+    use assistants_api_runtime::Operation;
+    /// `GET /chats`
+    pub const LIST_CHATS: Operation = Operation::new("list_chats", "GET", true);
+    /// `POST /chats`: not idempotent
+    pub const CREATE_CHAT: Operation = Operation::new("create_chat", "POST", false);
+    /// `GET /chats/{chat_id}`
+    pub const GET_CHAT: Operation = Operation::new("get_chat", "GET", true);
+    /// `DELETE /chats/{chat_id}`
+    pub const DELETE_CHAT: Operation = Operation::new("delete_chat", "DELETE", true);
+    /// `GET /chats/{chat_id}/messages`
+    pub const GET_MESSAGES: Operation = Operation::new("get_messages", "GET", true);
+    /// `POST /chats/{chat_id}/messages`: not idempotent
+    pub const SEND_MESSAGE: Operation = Operation::new("send_message", "POST", false);
+    /// `POST /chats/{chat_id}/input`: not idempotent
+    pub const SEND_INPUT: Operation = Operation::new("send_input", "POST", false);
+    /// `POST /chats/{chat_id}/abort`: not idempotent
+    pub const ABORT_CHAT: Operation = Operation::new("abort_chat", "POST", false);
+}

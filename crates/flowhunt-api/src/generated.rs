@@ -2928,3 +2928,17 @@ pub mod builder {
 pub mod prelude {
     pub use self::super::Client;
 }
+/// Every operation of the spec, with its method and idempotency (from the method, or
+/// the operation's `x-idempotent` extension).
+pub mod operations {
+    use assistants_api_runtime::Operation;
+    /// `POST /v3/flow-assistants/create`: not idempotent
+    pub const CREATE_V3_FLOW_ASSISTANT_SESSION: Operation =
+        Operation::new("create_v3_flow_assistant_session", "POST", false);
+    /// `POST /v3/flow-assistants/{session_id}/invoke`: not idempotent
+    pub const INVOKE_V3_FLOW_ASSISTANT_RESPONSE: Operation =
+        Operation::new("invoke_v3_flow_assistant_response", "POST", false);
+    /// `POST /v3/flow-assistants/{session_id}/invocation_response/{from_timestamp}`
+    pub const POLL_V3_FLOW_ASSISTANT_RESPONSE: Operation =
+        Operation::new("poll_v3_flow_assistant_response", "POST", true);
+}

@@ -2448,3 +2448,25 @@ pub mod builder {
 pub mod prelude {
     pub use self::super::Client;
 }
+/// Every operation of the spec, with its method and idempotency (from the method, or
+/// the operation's `x-idempotent` extension).
+pub mod operations {
+    use assistants_api_runtime::Operation;
+    /// `POST /conversations/create/from_asset/{asset}`: not idempotent
+    pub const CONVERSATIONS_CREATE_FROM_ASSET: Operation =
+        Operation::new("conversations_create_from_asset", "POST", false);
+    /// `POST /conversations/create`: not idempotent
+    pub const CONVERSATIONS_CREATE_SPECIFIC_CONVERSATION: Operation =
+        Operation::new("conversations_create_specific_conversation", "POST", false);
+    /// `POST /conversations/{conversation}/delete`
+    pub const CONVERSATIONS_DELETE_SPECIFIC_CONVERSATION: Operation =
+        Operation::new("conversations_delete_specific_conversation", "POST", true);
+    /// `GET /conversations/identifiers`
+    pub const CONVERSATIONS_IDENTIFIERS_SNAPSHOT: Operation =
+        Operation::new("conversations_identifiers_snapshot", "GET", true);
+    /// `GET /conversations`
+    pub const CONVERSATIONS_SNAPSHOT: Operation = Operation::new("conversations_snapshot", "GET", true);
+    /// `GET /conversations/stream/identifiers`
+    pub const CONVERSATIONS_STREAM_IDENTIFIERS: Operation =
+        Operation::new("conversations_stream_identifiers", "GET", true);
+}
