@@ -1,14 +1,25 @@
-//! The entry point: one [`Client`] owning the three generated clients.
+//! The entry point: one [`Client`] owning one handle per service, each built once.
 
+use std::sync::{Arc, OnceLock};
+
+#[cfg(any(feature = "flowhunt", feature = "flowgen"))]
 use secrecy::ExposeSecret;
 
-use crate::config::{Config, missing};
+use crate::config::Config;
 use crate::error::Error;
+#[cfg(feature = "flowgen")]
 use crate::flowgen::FlowGen;
+#[cfg(feature = "flowhunt")]
 use crate::flowhunt::FlowHunt;
+#[cfg(feature = "pieces")]
 use crate::pieces::Pieces;
+use crate::retry::Jitter;
 
 /// All three services behind one configuration.
+///
+/// Each service's handle is built on first use and then shared: every `client.flowgen()` of
+/// one `Client` (and of its clones) returns the same connection pool and the same poll loop
+/// per chat or session, so a server that takes a handle per request still polls each chat once.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), assistants::Error> {
@@ -20,9 +31,27 @@ use crate::pieces::Pieces;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Client {
-    config: Config,
+    inner: Arc<Inner>,
 }
 
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    /// The one source of jitter of every handle.
+    jitter: Jitter,
+    settings: Arc<crate::Settings>,
+    #[cfg(feature = "flowhunt")]
+    flowhunt: OnceLock<Result<FlowHunt, Error>>,
+    #[cfg(feature = "pieces")]
+    pieces: OnceLock<Result<Pieces, Error>>,
+    #[cfg(feature = "flowgen")]
+    flowgen: OnceLock<Result<FlowGen, Error>>,
+}
+
+#[cfg_attr(
+    not(any(feature = "flowhunt", feature = "flowgen", feature = "pieces")),
+    allow(dead_code)
+)]
 fn config_error(e: impl std::fmt::Display) -> Error {
     Error::Config(e.to_string())
 }
@@ -30,72 +59,120 @@ fn config_error(e: impl std::fmt::Display) -> Error {
 impl Client {
     /// A client for `config`; nothing is checked until a service is used.
     pub fn new(config: Config) -> Self {
-        Self { config }
+        let settings = Arc::new(config.settings.clone());
+        Self {
+            inner: Arc::new(Inner {
+                jitter: settings.retry.jitter(),
+                settings,
+                config,
+                #[cfg(feature = "flowhunt")]
+                flowhunt: OnceLock::new(),
+                #[cfg(feature = "pieces")]
+                pieces: OnceLock::new(),
+                #[cfg(feature = "flowgen")]
+                flowgen: OnceLock::new(),
+            }),
+        }
     }
 
     /// The configuration.
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.inner.config
     }
 
-    /// FlowHunt, with the configured key and workspace.
+    /// FlowHunt, with the configured key and workspace (built on first use, then shared).
     ///
     /// # Errors
-    /// [`Error::Config`] when `FLOWHUNT_API_KEY` is missing or the base URL is invalid.
+    /// [`Error::MissingSetting`] when `FLOWHUNT_API_KEY` is missing, [`Error::Config`] when the
+    /// base URL or the key is invalid.
+    #[cfg(feature = "flowhunt")]
     pub fn flowhunt(&self) -> Result<FlowHunt, Error> {
-        let key = self
-            .config
-            .flowhunt_api_key
-            .as_ref()
-            .ok_or_else(|| missing("FLOWHUNT_API_KEY", "--api-key"))?;
-        let api =
-            flowhunt_api::Client::with_api_key(&self.config.flowhunt_base_url, key.expose_secret().into())
-                .map_err(config_error)?;
-        Ok(FlowHunt::new(
-            api,
-            self.config.flowhunt_workspace_id.clone(),
-            self.config.settings.clone(),
-        ))
+        let inner = &self.inner;
+        let built = inner.flowhunt.get_or_init(|| {
+            let config = &inner.config;
+            let key = config
+                .flowhunt_api_key
+                .as_ref()
+                .ok_or_else(|| config.missing(flowhunt_api::API_KEY_ENV, "with_flowhunt_key"))?;
+            let api =
+                flowhunt_api::Client::with_api_key(&config.flowhunt_base_url, key.expose_secret().into())
+                    .map_err(config_error)?;
+            Ok(FlowHunt::build(
+                api,
+                config.flowhunt_workspace_id.clone(),
+                Some(config.clone()),
+                inner.settings.clone(),
+                inner.jitter.clone(),
+            ))
+        });
+        built.clone()
     }
 
-    /// Pieces (no credentials).
+    /// Pieces (no credentials; built on first use, then shared).
     ///
     /// # Errors
     /// [`Error::Config`] when the base URL is invalid.
+    #[cfg(feature = "pieces")]
     pub fn pieces(&self) -> Result<Pieces, Error> {
-        let api = pieces_api::Client::with_base_url(&self.config.pieces_base_url).map_err(config_error)?;
-        Ok(Pieces::new(api, self.config.settings.clone()))
+        let inner = &self.inner;
+        let built = inner.pieces.get_or_init(|| {
+            let base = inner
+                .config
+                .pieces_base_url
+                .as_deref()
+                .unwrap_or(pieces_api::DEFAULT_BASE_URL);
+            let api = pieces_api::Client::with_base_url(base).map_err(config_error)?;
+            Ok(Pieces::build(api, inner.settings.clone(), inner.jitter.clone()))
+        });
+        built.clone()
     }
 
-    /// FlowGen, with the configured key.
+    /// FlowGen, with the configured key (built on first use, then shared).
     ///
     /// # Errors
-    /// [`Error::Config`] when `FLOWGEN_API_KEY` is missing or the base URL is invalid.
+    /// [`Error::MissingSetting`] when `FLOWGEN_API_KEY` is missing, [`Error::Config`] when the
+    /// base URL or the key is invalid.
+    #[cfg(feature = "flowgen")]
     pub fn flowgen(&self) -> Result<FlowGen, Error> {
-        let key = self
-            .config
-            .flowgen_api_key
-            .as_ref()
-            .ok_or_else(|| missing("FLOWGEN_API_KEY", "--api-key"))?;
-        let api =
-            flowgen_api::Client::with_api_key(&self.config.flowgen_base_url, key.expose_secret().into())
+        let inner = &self.inner;
+        let built = inner.flowgen.get_or_init(|| {
+            let config = &inner.config;
+            let key = config
+                .flowgen_api_key
+                .as_ref()
+                .ok_or_else(|| config.missing(flowgen_api::API_KEY_ENV, "with_flowgen_key"))?;
+            let api = flowgen_api::Client::with_api_key(&config.flowgen_base_url, key.expose_secret().into())
                 .map_err(config_error)?;
-        Ok(FlowGen::new(api, self.config.settings.clone()))
+            Ok(FlowGen::build(
+                api,
+                Some(config),
+                inner.settings.clone(),
+                inner.jitter.clone(),
+            ))
+        });
+        built.clone()
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "flowhunt", feature = "flowgen"))]
 mod tests {
     use super::*;
 
     #[test]
-    fn missing_keys_read_as_guidance_and_keys_never_print() {
+    fn missing_keys_read_as_guidance_naming_env_vars_and_setters_and_keys_never_print() {
         let client = Client::new(Config::default());
         let err = client.flowgen().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "configuration: FLOWGEN_API_KEY is not set: export it or pass --api-key"
+            "FLOWGEN_API_KEY is not set: export it or call Config::with_flowgen_key"
         );
+        assert!(matches!(
+            err,
+            Error::MissingSetting {
+                var: "FLOWGEN_API_KEY",
+                ..
+            }
+        ));
         let configured = Client::new(
             Config::default()
                 .with_flowgen_key("fg_top_secret")
@@ -108,5 +185,14 @@ mod tests {
         ] {
             assert!(!text.contains("top_secret"), "{text}");
         }
+    }
+
+    #[test]
+    fn handles_are_built_once_and_shared_by_clones() {
+        let client = Client::new(Config::default().with_flowgen_key("k").with_flowhunt("k", "w"));
+        let (a, b) = (client.flowgen().unwrap(), client.clone().flowgen().unwrap());
+        assert!(a.shares_state_with(&b));
+        let (c, d) = (client.flowhunt().unwrap(), client.flowhunt().unwrap());
+        assert!(c.shares_state_with(&d));
     }
 }

@@ -10,56 +10,136 @@ use crate::retry::RetryPolicy;
 
 /// Endpoints, credentials and policies of a [`Client`](crate::Client).
 ///
-/// Keys are [`SecretString`]s: they never appear in `Debug` output.
+/// Keys are [`SecretString`]s: they never appear in `Debug` output. Build one with
+/// [`Config::from_env`] or [`Config::default`] and the `with_*` setters:
+///
+/// ```
+/// let config = assistants::Config::default()
+///     .with_base_url("http://127.0.0.1:8787")
+///     .with_settings(assistants::Settings::default().with_operation_timeout(None));
+/// # let _ = config;
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Config {
     /// FlowHunt's base URL.
+    #[cfg(feature = "flowhunt")]
     pub flowhunt_base_url: String,
     /// FlowHunt's API key (bearer token).
+    #[cfg(feature = "flowhunt")]
     pub flowhunt_api_key: Option<SecretString>,
     /// The FlowHunt workspace sessions are created in.
+    #[cfg(feature = "flowhunt")]
     pub flowhunt_workspace_id: Option<String>,
-    /// PiecesOS' base URL.
-    pub pieces_base_url: String,
+    /// PiecesOS' base URL; `None`: find a running PiecesOS on its local ports.
+    #[cfg(feature = "pieces")]
+    pub pieces_base_url: Option<String>,
     /// FlowGen's base URL.
+    #[cfg(feature = "flowgen")]
     pub flowgen_base_url: String,
     /// FlowGen's API key (`X-API-KEY`).
+    #[cfg(feature = "flowgen")]
     pub flowgen_api_key: Option<SecretString>,
     /// Settings shared by every call.
     pub settings: Settings,
+    /// Environment variables that were set but unusable (not UTF-8), reported when the service
+    /// that needs them is used.
+    unreadable: Vec<&'static str>,
 }
 
 /// Policies and limits shared by every call of a client.
+///
+/// ```
+/// use std::time::Duration;
+/// let settings = assistants::Settings::default()
+///     .with_operation_timeout(Some(Duration::from_secs(30)))
+///     .with_attempt_timeout(Some(Duration::from_secs(10)))
+///     .with_retry(assistants::RetryPolicy::standard().with_max_attempts(5));
+/// # let _ = settings;
+/// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Settings {
-    /// How failed calls are retried.
+    /// How failed calls are retried (and the seed of every jitter).
     pub retry: RetryPolicy,
     /// How often waits poll.
     pub poll: PollPolicy,
-    /// The overall deadline of one operation (a whole `ask` or wait included); `None`: none.
-    pub timeout: Option<Duration>,
-    /// Largest response body read: a larger answer fails with [`Error::TooLarge`](crate::Error)
-    /// after at most this much was buffered; a larger error body is cut. Default 16 MiB.
+    /// The deadline of one public operation as a whole (every call, poll and question of an
+    /// `ask` or `send_and_wait` included); `None`: none.
+    pub operation_timeout: Option<Duration>,
+    /// The longest one attempt (one HTTP exchange) may take before it is abandoned and, where
+    /// the operation allows, retried; `None`: only the operation timeout applies.
+    pub attempt_timeout: Option<Duration>,
+    /// Largest response body read: a larger answer fails with [`Error::TooLarge`] after at
+    /// most this much was buffered; a larger error body is cut. Default 16 MiB.
     pub max_body_bytes: usize,
     /// Largest message accepted before sending.
     pub max_message_bytes: usize,
+    /// Most events one FlowHunt stream (and the poll loop it shares) holds: past it the stream
+    /// ends with [`Error::TooManyEvents`]. Default 100,000, far above real replies.
+    pub max_events: usize,
 }
 
 impl Default for Settings {
-    /// Standard retries, adaptive polling, a 10-minute deadline (FlowGen runs take minutes),
-    /// 1 MiB error bodies, 256 KiB messages.
+    /// Standard retries, the default polling, a 10-minute operation deadline (FlowGen runs take
+    /// minutes), no separate attempt timeout (FlowGen's open-source send blocks for the whole
+    /// run), 16 MiB bodies, 256 KiB messages, 100,000 events per stream.
     fn default() -> Self {
         Self {
             retry: RetryPolicy::standard(),
-            poll: PollPolicy::adaptive(),
-            timeout: Some(Duration::from_secs(600)),
+            poll: PollPolicy::default(),
+            operation_timeout: Some(Duration::from_secs(600)),
+            attempt_timeout: None,
             max_body_bytes: assistants_api_runtime::Limits::default().max_body_bytes,
             max_message_bytes: 256 * 1024,
+            max_events: 100_000,
         }
     }
 }
 
 impl Settings {
+    /// Sets the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the polling policy.
+    pub fn with_poll(mut self, poll: PollPolicy) -> Self {
+        self.poll = poll;
+        self
+    }
+
+    /// Sets the deadline of each operation as a whole (`None`: none).
+    pub fn with_operation_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.operation_timeout = timeout;
+        self
+    }
+
+    /// Sets the limit of one attempt (`None`: none).
+    pub fn with_attempt_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.attempt_timeout = timeout;
+        self
+    }
+
+    /// Sets the largest response body read.
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Sets the largest message accepted.
+    pub fn with_max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = bytes;
+        self
+    }
+
+    /// Sets the most events one stream holds.
+    pub fn with_max_events(mut self, events: usize) -> Self {
+        self.max_events = events;
+        self
+    }
+
     /// The limits every generated client of a facade handle enforces.
     pub(crate) fn limits(&self) -> assistants_api_runtime::Limits {
         assistants_api_runtime::Limits {
@@ -69,59 +149,129 @@ impl Settings {
 }
 
 impl Default for Config {
-    /// The services' documented base URLs, no keys, default settings.
+    /// The services' documented base URLs (Pieces: found on its local ports), no keys,
+    /// default settings.
     fn default() -> Self {
         Self {
+            #[cfg(feature = "flowhunt")]
             flowhunt_base_url: flowhunt_api::DEFAULT_BASE_URL.into(),
+            #[cfg(feature = "flowhunt")]
             flowhunt_api_key: None,
+            #[cfg(feature = "flowhunt")]
             flowhunt_workspace_id: None,
-            pieces_base_url: pieces_api::DEFAULT_BASE_URL.into(),
+            #[cfg(feature = "pieces")]
+            pieces_base_url: None,
+            #[cfg(feature = "flowgen")]
             flowgen_base_url: flowgen_api::DEFAULT_BASE_URL.into(),
+            #[cfg(feature = "flowgen")]
             flowgen_api_key: None,
             settings: Settings::default(),
+            unreadable: Vec::new(),
         }
     }
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
 impl Config {
-    /// Reads `FLOWHUNT_API_KEY`, `FLOWHUNT_WORKSPACE_ID`, `FLOWGEN_API_KEY` and the
-    /// `FLOWHUNT_BASE_URL`, `PIECES_BASE_URL`, `FLOWGEN_BASE_URL` overrides. Missing keys are
-    /// reported when a service that needs them is used, not here.
+    /// Reads the services' variables (`FLOWHUNT_API_KEY`, `FLOWHUNT_WORKSPACE_ID`,
+    /// `FLOWGEN_API_KEY` and the `FLOWHUNT_BASE_URL`, `PIECES_BASE_URL`, `FLOWGEN_BASE_URL`
+    /// overrides; the names are the `*_ENV` constants of the generated crates). Values are
+    /// trimmed; empty ones count as unset. Missing or unreadable keys are reported when a
+    /// service that needs them is used, not here.
     pub fn from_env() -> Self {
-        let defaults = Self::default();
-        Self {
-            flowhunt_base_url: env("FLOWHUNT_BASE_URL").unwrap_or(defaults.flowhunt_base_url),
-            flowhunt_api_key: env("FLOWHUNT_API_KEY").map(SecretString::from),
-            flowhunt_workspace_id: env("FLOWHUNT_WORKSPACE_ID"),
-            pieces_base_url: env("PIECES_BASE_URL").unwrap_or(defaults.pieces_base_url),
-            flowgen_base_url: env("FLOWGEN_BASE_URL").unwrap_or(defaults.flowgen_base_url),
-            flowgen_api_key: env("FLOWGEN_API_KEY").map(SecretString::from),
-            settings: Settings::default(),
+        let mut config = Self::default();
+        let mut read = |var: &'static str| match std::env::var(var) {
+            Ok(value) => Some(value.trim().to_string()).filter(|v| !v.is_empty()),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                config.unreadable.push(var);
+                None
+            }
+        };
+        #[cfg(feature = "flowhunt")]
+        let flowhunt = (
+            read(flowhunt_api::BASE_URL_ENV),
+            read(flowhunt_api::API_KEY_ENV),
+            read(flowhunt_api::WORKSPACE_ID_ENV),
+        );
+        #[cfg(feature = "pieces")]
+        let pieces = read(pieces_api::BASE_URL_ENV);
+        #[cfg(feature = "flowgen")]
+        let flowgen = (read(flowgen_api::BASE_URL_ENV), read(flowgen_api::API_KEY_ENV));
+        #[cfg(feature = "flowhunt")]
+        {
+            let (base, key, workspace) = flowhunt;
+            if let Some(base) = base {
+                config.flowhunt_base_url = base;
+            }
+            config.flowhunt_api_key = key.map(SecretString::from);
+            config.flowhunt_workspace_id = workspace;
         }
+        #[cfg(feature = "pieces")]
+        {
+            config.pieces_base_url = pieces;
+        }
+        #[cfg(feature = "flowgen")]
+        {
+            let (base, key) = flowgen;
+            if let Some(base) = base {
+                config.flowgen_base_url = base;
+            }
+            config.flowgen_api_key = key.map(SecretString::from);
+        }
+        config
     }
 
     /// Points all three services at one base URL (the sandbox serves them on one address).
     pub fn with_base_url(mut self, base_url: &str) -> Self {
-        self.flowhunt_base_url = base_url.into();
-        self.pieces_base_url = base_url.into();
-        self.flowgen_base_url = base_url.into();
+        let _ = base_url;
+        #[cfg(feature = "flowhunt")]
+        {
+            self.flowhunt_base_url = base_url.into();
+        }
+        #[cfg(feature = "pieces")]
+        {
+            self.pieces_base_url = Some(base_url.into());
+        }
+        #[cfg(feature = "flowgen")]
+        {
+            self.flowgen_base_url = base_url.into();
+        }
         self
     }
 
-    /// Sets FlowHunt's key and workspace.
+    /// Sets FlowHunt's key (trimmed) and workspace.
+    #[cfg(feature = "flowhunt")]
     pub fn with_flowhunt(mut self, api_key: impl Into<String>, workspace_id: impl Into<String>) -> Self {
-        self.flowhunt_api_key = Some(SecretString::from(api_key.into()));
+        self.flowhunt_api_key = Some(secret(api_key.into()));
         self.flowhunt_workspace_id = Some(workspace_id.into());
         self
     }
 
-    /// Sets FlowGen's key.
+    /// Sets FlowHunt's key (trimmed).
+    #[cfg(feature = "flowhunt")]
+    pub fn with_flowhunt_key(mut self, api_key: impl Into<String>) -> Self {
+        self.flowhunt_api_key = Some(secret(api_key.into()));
+        self
+    }
+
+    /// Sets the FlowHunt workspace sessions are created in.
+    #[cfg(feature = "flowhunt")]
+    pub fn with_flowhunt_workspace(mut self, workspace_id: impl Into<String>) -> Self {
+        self.flowhunt_workspace_id = Some(workspace_id.into());
+        self
+    }
+
+    /// Sets PiecesOS' base URL (otherwise a running PiecesOS is looked for on its ports).
+    #[cfg(feature = "pieces")]
+    pub fn with_pieces_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.pieces_base_url = Some(base_url.into());
+        self
+    }
+
+    /// Sets FlowGen's key (trimmed).
+    #[cfg(feature = "flowgen")]
     pub fn with_flowgen_key(mut self, api_key: impl Into<String>) -> Self {
-        self.flowgen_api_key = Some(SecretString::from(api_key.into()));
+        self.flowgen_api_key = Some(secret(api_key.into()));
         self
     }
 
@@ -131,43 +281,26 @@ impl Config {
         self
     }
 
-    /// Sets the overall deadline of each operation.
-    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.settings.timeout = timeout;
+    /// Sets the deadline of each operation as a whole.
+    pub fn with_operation_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.settings.operation_timeout = timeout;
         self
     }
+
+    /// The error for a key that is missing or was set but unreadable.
+    #[cfg_attr(not(any(feature = "flowhunt", feature = "flowgen")), allow(dead_code))]
+    pub(crate) fn missing(&self, var: &'static str, setter: &'static str) -> Error {
+        if self.unreadable.contains(&var) {
+            Error::Config(format!(
+                "{var} is set but is not valid UTF-8: export it again as plain text, or call Config::{setter}"
+            ))
+        } else {
+            Error::MissingSetting { var, setter }
+        }
+    }
 }
 
-/// The error for a missing setting, phrased as what to do.
-pub(crate) fn missing(var: &str, flag: &str) -> Error {
-    Error::Config(format!("{var} is not set: export it or pass {flag}"))
-}
-
-/// Rejects ids that cannot be a real id before any request is made.
-pub(crate) fn check_id(what: &str, id: &str) -> Result<(), Error> {
-    if id.trim().is_empty() {
-        return Err(Error::InvalidArgument(format!("{what} is empty")));
-    }
-    if id.len() > 1024 {
-        return Err(Error::InvalidArgument(format!(
-            "{what} is {} bytes long; ids are far shorter",
-            id.len()
-        )));
-    }
-    Ok(())
-}
-
-/// Rejects empty or oversized messages before any request is made.
-pub(crate) fn check_message(settings: &Settings, message: &str) -> Result<(), Error> {
-    if message.trim().is_empty() {
-        return Err(Error::InvalidArgument("the message is empty".into()));
-    }
-    if message.len() > settings.max_message_bytes {
-        return Err(Error::InvalidArgument(format!(
-            "the message is {} bytes; the limit is {} (Settings::max_message_bytes)",
-            message.len(),
-            settings.max_message_bytes
-        )));
-    }
-    Ok(())
+#[cfg_attr(not(any(feature = "flowhunt", feature = "flowgen")), allow(dead_code))]
+fn secret(key: String) -> SecretString {
+    SecretString::from(key.trim().to_string())
 }

@@ -1,11 +1,14 @@
-//! The one error type of the facade, and the conversion from the generated clients' errors.
+//! The one error type of the facade.
+//!
+//! Each variant says what happened; its message says what to do. Errors name environment
+//! variables and [`Config`](crate::Config) setters, never command-line flags: a program built on
+//! this crate maps them to its own words (see [`Error::MissingSetting`]).
 
 use std::time::Duration;
 
-use futures::StreamExt;
-
 /// Which service an error comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Service {
     /// FlowHunt Flow Assistant V3.
     FlowHunt,
@@ -27,8 +30,9 @@ impl std::fmt::Display for Service {
 
 /// Broad classes of [`Error`], for matching without caring about details.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorKind {
-    /// The server could not be reached or the connection broke.
+    /// The server could not be reached, the connection broke, or one attempt took too long.
     Transport,
     /// The server answered with an error status.
     Api,
@@ -46,8 +50,10 @@ pub enum ErrorKind {
     Config,
     /// The service reported a failure in a successful response.
     Failed,
-    /// The answer was larger than the configured maximum.
+    /// The server sent more than the configured limits allow.
     TooLarge,
+    /// A wait ended without a result (its poll loop or stream stopped).
+    WaitEnded,
 }
 
 /// Everything that can go wrong, with what to do about it in each message.
@@ -66,6 +72,19 @@ pub enum Error {
         /// The underlying error (shared: see [`Error`]'s `Clone`).
         #[source]
         source: std::sync::Arc<reqwest::Error>,
+    },
+    /// One attempt took longer than [`Settings::attempt_timeout`](crate::Settings); the
+    /// request may have reached the server.
+    #[error(
+        "{service}: {operation} got no answer within {limit:?}; raise Settings::attempt_timeout or retry later"
+    )]
+    AttemptTimeout {
+        /// The service.
+        service: Service,
+        /// The operation (its spec `operationId`).
+        operation: &'static str,
+        /// The per-attempt limit.
+        limit: Duration,
     },
     /// The server answered with an error status; `message` is its own explanation.
     #[error("{service} answered HTTP {status}: {message}")]
@@ -96,7 +115,7 @@ pub enum Error {
     Deadline {
         /// The limit that was set.
         limit: Duration,
-        /// How long the operation ran.
+        /// How long the operation really ran.
         elapsed: Duration,
     },
     /// The caller cancelled the operation.
@@ -124,10 +143,28 @@ pub enum Error {
         /// The limit, in bytes.
         limit: usize,
     },
+    /// One stream received more events than [`Settings::max_events`](crate::Settings) allows.
+    #[error(
+        "{service}: more than {limit} events in one stream; raise Settings::max_events if replies this long are expected"
+    )]
+    TooManyEvents {
+        /// The service.
+        service: Service,
+        /// The limit.
+        limit: usize,
+    },
     /// Input rejected before any request was sent.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
-    /// Configuration is missing or invalid.
+    /// A required setting is missing.
+    #[error("{var} is not set: export it or call Config::{setter}")]
+    MissingSetting {
+        /// The environment variable that provides it.
+        var: &'static str,
+        /// The [`Config`](crate::Config) method that sets it.
+        setter: &'static str,
+    },
+    /// Configuration is invalid (a malformed base URL, a key that cannot be sent, ...).
     #[error("configuration: {0}")]
     Config(String),
     /// The service reported a failure inside a successful response (FlowGen's `{"error": ...}`).
@@ -138,6 +175,15 @@ pub enum Error {
         /// The service's message.
         message: String,
     },
+    /// A wait ended without a result: its poll loop stopped, or its stream ended before an
+    /// outcome. Waiting again may succeed.
+    #[error("{service}: the wait ended without a result ({reason}); wait again")]
+    WaitEnded {
+        /// The service.
+        service: Service,
+        /// What ended it.
+        reason: &'static str,
+    },
 }
 
 /// Longest excerpt of a body kept in an error.
@@ -147,16 +193,17 @@ impl Error {
     /// The broad class of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Transport { .. } => ErrorKind::Transport,
+            Self::Transport { .. } | Self::AttemptTimeout { .. } => ErrorKind::Transport,
             Self::Api { .. } => ErrorKind::Api,
             Self::Decode { .. } => ErrorKind::Decode,
             Self::Deadline { .. } => ErrorKind::Deadline,
             Self::Cancelled => ErrorKind::Cancelled,
             Self::Unsupported { .. } => ErrorKind::Unsupported,
             Self::InvalidArgument(_) => ErrorKind::InvalidArgument,
-            Self::Config(_) => ErrorKind::Config,
+            Self::MissingSetting { .. } | Self::Config(_) => ErrorKind::Config,
             Self::Failed { .. } => ErrorKind::Failed,
-            Self::TooLarge { .. } => ErrorKind::TooLarge,
+            Self::TooLarge { .. } | Self::TooManyEvents { .. } => ErrorKind::TooLarge,
+            Self::WaitEnded { .. } => ErrorKind::WaitEnded,
         }
     }
 
@@ -168,10 +215,11 @@ impl Error {
         }
     }
 
-    /// Whether retrying a *safe* call may succeed: transport errors, 408, 429, 502, 503, 504.
+    /// Whether retrying an idempotent call may succeed: transport errors, attempt timeouts,
+    /// 408, 429, 502, 503, 504.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Transport { .. } => true,
+            Self::Transport { .. } | Self::AttemptTimeout { .. } => true,
             Self::Api { status, .. } => matches!(status, 408 | 429 | 502 | 503 | 504),
             _ => false,
         }
@@ -189,232 +237,5 @@ impl Error {
             Self::Api { retry_after, .. } => *retry_after,
             _ => None,
         }
-    }
-}
-
-/// Cuts `text` to at most [`EXCERPT_CHARS`] characters, on a character boundary.
-pub(crate) fn excerpt(text: &str) -> String {
-    match text.char_indices().nth(EXCERPT_CHARS) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_string(),
-    }
-}
-
-/// The human message of an error body: FastAPI's `detail` (text or list), `error`, or the text.
-pub(crate) fn server_message(body: &str) -> String {
-    let Ok(json) = serde_json::from_str::<serde_json::Value>(body) else {
-        return excerpt(body.trim());
-    };
-    match (&json["detail"], &json["error"]) {
-        (serde_json::Value::String(text), _) | (_, serde_json::Value::String(text)) => excerpt(text),
-        (serde_json::Value::Array(items), _) => excerpt(
-            &items
-                .iter()
-                .map(|item| {
-                    let loc: Vec<String> = item["loc"]
-                        .as_array()
-                        .map(|l| {
-                            l.iter()
-                                .map(|s| s.as_str().map(String::from).unwrap_or_else(|| s.to_string()))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    format!("{}: {}", loc.join("."), item["msg"].as_str().unwrap_or("invalid"))
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        _ => excerpt(body.trim()),
-    }
-}
-
-/// Parses `Retry-After`: delay-seconds or an HTTP-date (a date in the past means now).
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let wait = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(wait.to_std().unwrap_or(Duration::ZERO))
-}
-
-/// Reads at most `max` bytes of a response body; more is dropped unread.
-pub(crate) async fn read_bounded(response: reqwest::Response, max: usize) -> String {
-    let mut body = Vec::new();
-    let mut stream = response.bytes_stream();
-    while let Some(Ok(chunk)) = stream.next().await {
-        let room = max.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= max {
-            break;
-        }
-    }
-    String::from_utf8_lossy(&body).into_owned()
-}
-
-/// A documented error body of a generated operation, turned into text.
-pub(crate) trait ErrorBody {
-    /// The body as text (JSON for typed bodies).
-    fn into_text(self, max: usize) -> impl Future<Output = String> + Send;
-}
-
-impl ErrorBody for flowhunt_api::types::HttpValidationError {
-    async fn into_text(self, _max: usize) -> String {
-        serde_json::to_string(&self).unwrap_or_default()
-    }
-}
-
-impl ErrorBody for flowgen_api::types::HttpValidationError {
-    async fn into_text(self, _max: usize) -> String {
-        serde_json::to_string(&self).unwrap_or_default()
-    }
-}
-
-impl ErrorBody for progenitor_client::ByteStream {
-    async fn into_text(self, max: usize) -> String {
-        let mut body = Vec::new();
-        let mut stream = self.into_inner();
-        while let Some(Ok(chunk)) = stream.next().await {
-            let room = max.saturating_sub(body.len());
-            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if body.len() >= max {
-                break;
-            }
-        }
-        String::from_utf8_lossy(&body).into_owned()
-    }
-}
-
-impl ErrorBody for () {
-    async fn into_text(self, _max: usize) -> String {
-        String::new()
-    }
-}
-
-/// Converts a generated client's error, reading at most `max_body` bytes of an error body.
-pub(crate) async fn from_generated<E: ErrorBody>(
-    service: Service,
-    error: progenitor_client::Error<E>,
-    max_body: usize,
-) -> Error {
-    use progenitor_client::Error as G;
-    match error {
-        G::InvalidRequest(message) => Error::InvalidArgument(message),
-        G::CommunicationError(source) | G::InvalidUpgrade(source) => Error::Transport {
-            service,
-            not_sent: source.is_connect(),
-            source: source.into(),
-        },
-        G::ResponseBodyError(source) if assistants_api_runtime::is_too_large(&source) => Error::TooLarge {
-            service,
-            limit: max_body,
-        },
-        G::ResponseBodyError(source) => Error::Transport {
-            service,
-            not_sent: false,
-            source: source.into(),
-        },
-        G::InvalidResponsePayload(bytes, source) => Error::Decode {
-            service,
-            message: source.to_string(),
-            excerpt: excerpt(&String::from_utf8_lossy(
-                &bytes[..bytes.len().min(4 * EXCERPT_CHARS)],
-            )),
-        },
-        G::ErrorResponse(response) => {
-            let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_retry_after);
-            let body = response.into_inner().into_text(max_body).await;
-            Error::Api {
-                service,
-                status,
-                message: server_message(&body),
-                body: excerpt(&body),
-                retry_after,
-            }
-        }
-        G::UnexpectedResponse(response) => {
-            let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_retry_after);
-            let body = read_bounded(response, max_body).await;
-            if (200..300).contains(&status) {
-                return Error::Decode {
-                    service,
-                    message: format!("unexpected success status {status}"),
-                    excerpt: excerpt(&body),
-                };
-            }
-            Error::Api {
-                service,
-                status,
-                message: server_message(&body),
-                body: excerpt(&body),
-                retry_after,
-            }
-        }
-        G::Custom(message) => Error::Failed { service, message },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn server_messages_come_from_fastapi_detail_in_both_forms() {
-        assert_eq!(
-            server_message(r#"{"detail":"Not authenticated"}"#),
-            "Not authenticated"
-        );
-        assert_eq!(
-            server_message(
-                r#"{"detail":[{"type":"missing","loc":["body","message"],"msg":"Field required"}]}"#
-            ),
-            "body.message: Field required"
-        );
-        assert_eq!(
-            server_message(r#"{"error":"No assistant found"}"#),
-            "No assistant found"
-        );
-        assert_eq!(server_message("Internal Server Error\n"), "Internal Server Error");
-        assert_eq!(
-            server_message("<html><body>502 Bad Gateway</body></html>"),
-            "<html><body>502 Bad Gateway</body></html>"
-        );
-    }
-
-    #[test]
-    fn excerpts_are_bounded_and_utf8_safe() {
-        let long = "é".repeat(10_000);
-        let cut = excerpt(&long);
-        assert_eq!(cut.chars().count(), EXCERPT_CHARS + 1);
-    }
-
-    #[test]
-    fn retry_after_accepts_seconds_and_http_dates() {
-        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(Duration::ZERO),
-            "past dates mean now"
-        );
-        let future = (chrono::Utc::now() + chrono::Duration::seconds(120))
-            .format("%a, %d %b %Y %H:%M:%S GMT")
-            .to_string();
-        let wait = parse_retry_after(&future).unwrap();
-        assert!(
-            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
-            "{wait:?}"
-        );
-        assert_eq!(parse_retry_after("soon"), None);
     }
 }

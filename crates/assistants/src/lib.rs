@@ -1,19 +1,25 @@
 //! One facade over FlowHunt, Pieces OS and FlowGen assistants.
 //!
-//! Built on the generated clients (`flowhunt-api`, `pieces-api`, `flowgen-api`), it adds what
-//! every caller otherwise writes by hand, once for all three services:
-//! - [`RetryPolicy`]: jittered exponential backoff honouring `Retry-After`; a call that is not
-//!   idempotent (create, invoke, send, input) is re-sent only when it provably never left;
-//! - an overall deadline per operation that also cancels the request in flight;
-//! - [`PollPolicy`]: polling that is fast after an action and backs off while nothing changes;
+//! Built on the generated clients (re-exported as [`flowhunt_api`], [`pieces_api`] and
+//! [`flowgen_api`], so this one dependency is enough), it adds what every caller otherwise
+//! writes by hand, once for all three services:
+//! - one call path: every operation runs under one [`Deadline`] (`Settings::operation_timeout`,
+//!   with a separate `Settings::attempt_timeout`), is retried with jittered backoff honouring
+//!   `Retry-After` as its spec-declared idempotency allows (create, invoke, send and input are
+//!   re-sent only when they provably never left), traced, and bounded in what it reads;
+//! - [`PollPolicy`]: how waits pace their polls;
 //! - FlowHunt's [`Session::ask`]: a stream of events, each once and in order, ending with an
 //!   [`Outcome`], resumable from a serialisable [`Cursor`]; every stream on one session shares
 //!   one poll loop;
-//! - FlowGen's [`FlowGen::send_and_wait`]: both server contracts, human input, and waiters that
-//!   share one poll loop per chat;
+//! - FlowGen's [`FlowGen::send_and_wait`] and [`FlowGen::watch`]: both server contracts, human
+//!   input, and waiters that share one poll loop per chat;
 //! - Pieces' [`Pieces::watch_conversations`]: a change stream that reconnects and reconciles;
 //! - one [`Error`] type that keeps the server's own message;
-//! - bounded memory: no response is buffered beyond [`Settings::max_body_bytes`].
+//! - bounded memory: no response is buffered beyond [`Settings::max_body_bytes`], no stream
+//!   holds more than [`Settings::max_events`] events.
+//!
+//! Each service is a cargo feature (`flowhunt`, `pieces`, `flowgen`; all on by default): a
+//! program that needs one compiles only that generated crate.
 //!
 //! ```no_run
 //! use futures::StreamExt;
@@ -28,6 +34,7 @@
 //!     match item? {
 //!         assistants::AskEvent::Event { event, .. } => println!("{}", event.action_type),
 //!         assistants::AskEvent::Done { outcome, .. } => println!("{outcome:?}"),
+//!         _ => {}
 //!     }
 //! }
 //!
@@ -41,23 +48,43 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod call;
 pub mod client;
 pub mod config;
+mod convert;
+pub mod deadline;
 pub mod error;
+#[cfg(feature = "flowgen")]
 pub mod flowgen;
+#[cfg(feature = "flowhunt")]
 pub mod flowhunt;
 pub mod outcome;
+#[cfg(feature = "pieces")]
 pub mod pieces;
 pub mod poll;
 pub mod retry;
 mod shared;
+pub mod stream;
+mod validate;
 
 pub use client::Client;
 pub use config::{Config, Settings};
+pub use convert::parse_retry_after;
+pub use deadline::Deadline;
 pub use error::{Error, ErrorKind, Service};
+#[cfg(feature = "flowgen")]
 pub use flowgen::{AnswerWith, FlowGen, InputHandler, NoInput};
-pub use flowhunt::{AskEvent, Cursor, EventStream, FlowHunt, Session};
+#[cfg(feature = "flowgen")]
+pub use flowgen_api;
+#[cfg(feature = "flowhunt")]
+pub use flowhunt::{AskEvent, Cursor, FlowHunt, Session};
+#[cfg(feature = "flowhunt")]
+pub use flowhunt_api;
 pub use outcome::{Outcome, Role, TurnMessage};
+#[cfg(feature = "pieces")]
 pub use pieces::{ConversationChange, Pieces};
+#[cfg(feature = "pieces")]
+pub use pieces_api;
 pub use poll::{PollPolicy, within};
-pub use retry::{Idempotency, RetryPolicy, with_retry};
+pub use retry::{Idempotency, Jitter, RetryPolicy, with_retry};
+pub use stream::EventStream;

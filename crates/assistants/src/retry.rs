@@ -1,15 +1,19 @@
 //! Retry policy as a value, and the one retry loop every call goes through.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::deadline::Deadline;
 use crate::error::Error;
 
-/// Whether a call may be sent twice.
+/// Whether a call may be sent twice; the generated `operations` constants declare it per
+/// operation, from the spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Idempotency {
     /// Reads and deletes: retried on transport errors, 408, 429 and 502/503/504.
     Safe,
@@ -19,10 +23,17 @@ pub enum Idempotency {
 }
 
 /// How failed calls are retried: jittered exponential backoff with a cap, a maximum number of
-/// attempts, and the server's `Retry-After` taking precedence.
+/// attempts, and the server's `Retry-After` taking precedence. A `Retry-After` longer than
+/// [`RetryPolicy::with_max_retry_after`] (default 60 s) ends the retries at once: the error
+/// carries it ([`Error::retry_after`]) for the caller to decide, so no call ever sleeps longer
+/// than the policy allows. Nor does any retry sleep past the operation's deadline.
+///
+/// The policy is also the one source of randomness of a client: every jitter (retries,
+/// reconnects) draws from [`RetryPolicy::jitter`], seeded from entropy per client unless
+/// [`RetryPolicy::with_seed`] fixes it.
 ///
 /// Defaults ([`RetryPolicy::standard`]): 3 attempts, 200 ms first delay doubling to at most 5 s,
-/// full jitter. Three attempts ride out a blip without hiding an outage; full jitter spreads
+/// full jitter, `Retry-After` honoured up to 60 s. Three attempts ride out a blip without hiding an outage; full jitter spreads
 /// clients that failed together (the AWS SDKs' choice).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetryPolicy {
@@ -30,6 +41,7 @@ pub struct RetryPolicy {
     initial_delay: Duration,
     multiplier: f64,
     max_delay: Duration,
+    max_retry_after: Duration,
     jitter: bool,
     seed: Option<u64>,
 }
@@ -48,6 +60,7 @@ impl RetryPolicy {
             initial_delay: Duration::from_millis(200),
             multiplier: 2.0,
             max_delay: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(60),
             jitter: true,
             seed: None,
         }
@@ -79,6 +92,12 @@ impl RetryPolicy {
         self
     }
 
+    /// The longest `Retry-After` honoured; a server asking for longer ends the retries.
+    pub fn with_max_retry_after(mut self, wait: Duration) -> Self {
+        self.max_retry_after = wait;
+        self
+    }
+
     /// Turns jitter on (default) or off.
     pub fn with_jitter(mut self, jitter: bool) -> Self {
         self.jitter = jitter;
@@ -96,23 +115,50 @@ impl RetryPolicy {
         self.max_attempts
     }
 
+    /// The cap of any delay.
+    pub fn max_delay(&self) -> Duration {
+        self.max_delay
+    }
+
     /// The delay after failed attempt `attempt` (1-based): `initial * multiplier^(attempt-1)`,
     /// capped, then uniformly drawn from `[0, that]` with jitter.
-    pub fn delay(&self, attempt: u32, rng: &mut impl Rng) -> Duration {
+    pub fn delay(&self, attempt: u32, jitter: &Jitter) -> Duration {
         let exp = self.multiplier.powi(attempt.saturating_sub(1).min(30) as i32);
         let base = self.initial_delay.mul_f64(exp).min(self.max_delay);
         if self.jitter {
-            base.mul_f64(rng.random::<f64>())
+            base.mul_f64(jitter.fraction())
         } else {
             base
         }
     }
 
-    fn rng(&self) -> StdRng {
-        match self.seed {
+    /// A fresh source of randomness: seeded by [`RetryPolicy::with_seed`], from entropy
+    /// otherwise. A client takes one and shares it between all its retries and reconnects.
+    pub fn jitter(&self) -> Jitter {
+        let rng = match self.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_rng(&mut rand::rng()),
-        }
+        };
+        Jitter(Arc::new(Mutex::new(rng)))
+    }
+}
+
+/// A shared source of randomness for jitter (see [`RetryPolicy::jitter`]); clones share it.
+#[derive(Clone)]
+pub struct Jitter(Arc<Mutex<StdRng>>);
+
+impl std::fmt::Debug for Jitter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Jitter")
+    }
+}
+
+impl Jitter {
+    /// A uniform draw from `[0, 1)`.
+    pub fn fraction(&self) -> f64 {
+        // A panic while drawing cannot leave a random generator inconsistent.
+        let mut rng = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        rng.random::<f64>()
     }
 }
 
@@ -131,18 +177,41 @@ pub async fn with_retry<T, F, Fut>(
     policy: &RetryPolicy,
     idempotency: Idempotency,
     operation: &'static str,
+    call: F,
+) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    retry(
+        policy,
+        &policy.jitter(),
+        idempotency,
+        operation,
+        &Deadline::none(),
+        call,
+    )
+    .await
+}
+
+/// The retry loop: what [`with_retry`] does, drawing jitter from `jitter` and giving up with
+/// the last error when the next delay would not end before `deadline`.
+pub(crate) async fn retry<T, F, Fut>(
+    policy: &RetryPolicy,
+    jitter: &Jitter,
+    idempotency: Idempotency,
+    operation: &'static str,
+    deadline: &Deadline,
     mut call: F,
 ) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
-    let mut rng = policy.rng();
     let mut attempt = 1;
     loop {
         let span = tracing::debug_span!("call", operation, attempt);
-        let result = tracing::Instrument::instrument(call(), span).await;
-        let error = match result {
+        let error = match tracing::Instrument::instrument(call(), span).await {
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
@@ -150,13 +219,19 @@ where
             Idempotency::Safe => error.is_retryable(),
             Idempotency::NonIdempotent => error.request_not_sent(),
         };
-        if !allowed || attempt >= policy.max_attempts {
-            tracing::debug!(operation, attempt, status = ?error.status(), "giving up: {error}");
-            return Err(error);
-        }
-        let delay = error
-            .retry_after()
-            .unwrap_or_else(|| policy.delay(attempt, &mut rng));
+        let delay = match error.retry_after() {
+            Some(wait) if wait > policy.max_retry_after => None, // longer than we ever wait
+            Some(wait) => Some(wait),
+            None => Some(policy.delay(attempt, jitter)),
+        };
+        let fits = |delay: Duration| deadline.remaining().is_none_or(|left| delay < left);
+        let delay = match delay {
+            Some(delay) if allowed && attempt < policy.max_attempts && fits(delay) => delay,
+            _ => {
+                tracing::debug!(operation, attempt, status = ?error.status(), "giving up: {error}");
+                return Err(error);
+            }
+        };
         tracing::debug!(operation, attempt, status = ?error.status(), delay_ms = delay.as_millis() as u64, "retrying");
         tokio::time::sleep(delay).await;
         attempt += 1;
@@ -183,14 +258,14 @@ mod tests {
     #[test]
     fn delays_grow_exponentially_to_the_cap_within_the_jitter_range() {
         let policy = RetryPolicy::standard().with_jitter(false);
-        let mut rng = StdRng::seed_from_u64(1);
-        let delays: Vec<_> = (1..=7).map(|a| policy.delay(a, &mut rng).as_millis()).collect();
+        let rng = RetryPolicy::standard().with_seed(1).jitter();
+        let delays: Vec<_> = (1..=7).map(|a| policy.delay(a, &rng).as_millis()).collect();
         assert_eq!(delays, [200, 400, 800, 1600, 3200, 5000, 5000]);
         let jittered = RetryPolicy::standard();
         for attempt in 1..=7 {
-            let d = jittered.delay(attempt, &mut rng);
+            let d = jittered.delay(attempt, &rng);
             assert!(
-                d <= policy.delay(attempt, &mut rng),
+                d <= policy.delay(attempt, &rng),
                 "full jitter stays within [0, base]"
             );
         }
@@ -257,5 +332,59 @@ mod tests {
         })
         .await;
         assert_eq!(calls.load(Ordering::SeqCst), 1, "a 404 is final");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_beyond_the_cap_ends_the_retries_at_once() {
+        let calls = AtomicU32::new(0);
+        let start = tokio::time::Instant::now();
+        let result: Result<(), _> =
+            with_retry(&RetryPolicy::standard(), Idempotency::Safe, "get", || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(api(429, Some(Duration::from_secs(99_999_999_999))))
+            })
+            .await;
+        assert_eq!(
+            result.unwrap_err().retry_after(),
+            Some(Duration::from_secs(99_999_999_999))
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(start.elapsed(), Duration::ZERO, "no sleep at all");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retried_call_stops_at_the_deadline_with_its_last_error() {
+        let calls = AtomicU32::new(0);
+        let start = tokio::time::Instant::now();
+        let deadline = Deadline::after(Some(Duration::from_secs(3)));
+        let policy = RetryPolicy::standard().with_max_attempts(100).with_jitter(false);
+        let result: Result<(), _> = retry(
+            &policy,
+            &policy.jitter(),
+            Idempotency::Safe,
+            "get",
+            &deadline,
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(api(503, None))
+            },
+        )
+        .await;
+        assert_eq!(result.unwrap_err().status(), Some(503));
+        // Delays 0.2 + 0.4 + 0.8 = 1.4 s fit in 3 s; the next (1.6 s) would end after it.
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        assert_eq!(start.elapsed(), Duration::from_millis(1400));
+    }
+
+    #[test]
+    fn a_seed_replays_the_jitter_and_entropy_differs_between_clients() {
+        let seeded = RetryPolicy::standard().with_seed(9);
+        let draws = |j: &Jitter| (1..=6).map(|a| seeded.delay(a, j)).collect::<Vec<_>>();
+        assert_eq!(draws(&seeded.jitter()), draws(&seeded.jitter()));
+        let free = RetryPolicy::standard();
+        let (a, b) = (free.jitter(), free.jitter());
+        let fa: Vec<f64> = (0..4).map(|_| a.fraction()).collect();
+        let fb: Vec<f64> = (0..4).map(|_| b.fraction()).collect();
+        assert_ne!(fa, fb, "two clients do not share a sequence");
     }
 }

@@ -80,6 +80,15 @@ impl<S> Follower<S> {
         }
     }
 
+    /// Changes the shared state without waking anyone (bookkeeping such as where a reader
+    /// stands).
+    pub(crate) fn update(&self, f: impl FnOnce(&mut S)) {
+        self.entry.tx.send_if_modified(|state| {
+            f(state);
+            false
+        });
+    }
+
     /// Changes the shared state (to ask the loop for something); `f` says whether it changed.
     pub(crate) fn request(&self, f: impl FnOnce(&mut S) -> bool) {
         if self.entry.tx.send_if_modified(f) {

@@ -57,6 +57,8 @@ pub const DEFAULT_BASE_URL: &str = "https://api.flowhunt.io";
 pub const API_KEY_ENV: &str = "FLOWHUNT_API_KEY";
 /// Environment variable overriding the base URL in [`Client::from_env`].
 pub const BASE_URL_ENV: &str = "FLOWHUNT_BASE_URL";
+/// Environment variable naming the workspace sessions are created in.
+pub const WORKSPACE_ID_ENV: &str = "FLOWHUNT_WORKSPACE_ID";
 
 /// Why a client could not be built. The key itself never appears in these messages.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,162 @@
+//! One status poll loop per chat, shared by every waiter on it; the status stream and
+//! `wait_until` are views of it.
+
+use std::sync::Arc;
+
+use flowgen_api::types::{self, ChatStatus};
+
+use super::FlowGen;
+use crate::deadline::Deadline;
+use crate::error::{Error, Service};
+use crate::shared::{Follower, Step};
+use crate::stream::{EventStream, Source, stream};
+use crate::validate::check_id;
+
+/// What every watcher of a chat sees: the latest read of the chat (shared, never copied per
+/// watcher), or the error of that read.
+pub(crate) type Snapshot = Option<Result<Arc<types::Chat>, Error>>;
+
+/// One watcher's status stream.
+struct Watch {
+    follower: Follower<Snapshot>,
+    deadline: Deadline,
+    last: Option<ChatStatus>,
+    done: bool,
+}
+
+impl Watch {
+    /// The next read whose status differs from the last one yielded.
+    async fn next_change(&mut self) -> Result<types::Chat, Error> {
+        loop {
+            let snapshot = self.follower.rx.borrow_and_update().clone();
+            match snapshot {
+                Some(Ok(chat)) if self.last.as_ref() != Some(&chat.status) => {
+                    self.last = Some(chat.status.clone());
+                    return Ok((*chat).clone());
+                }
+                Some(Err(error)) => return Err(error),
+                _ => {}
+            }
+            if self.follower.rx.changed().await.is_err() {
+                return Err(Error::WaitEnded {
+                    service: Service::FlowGen,
+                    reason: "the chat's status poll loop stopped",
+                });
+            }
+        }
+    }
+}
+
+impl Source for Watch {
+    type Item = types::Chat;
+
+    async fn next(&mut self) -> Option<Result<types::Chat, Error>> {
+        if self.done {
+            return None;
+        }
+        let deadline = self.deadline;
+        let item = deadline.run(self.next_change()).await;
+        self.done = item.is_err();
+        Some(item)
+    }
+}
+
+impl FlowGen {
+    /// The chat's status changes, each once, from the chat's one shared poll loop: the first
+    /// item is the chat as first read, then one item per new status. The stream ends with an
+    /// error when a read fails or the operation deadline passes; drop it to stop watching.
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// # async fn demo(flowgen: assistants::FlowGen) -> Result<(), assistants::Error> {
+    /// let mut statuses = flowgen.watch("k2j4h6g8f0d1s3a");
+    /// while let Some(chat) = statuses.next().await {
+    ///     let chat = chat?;
+    ///     println!("{}", chat.status);
+    ///     if assistants::flowgen::is_terminal(&chat.status) {
+    ///         break;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn watch(&self, chat_id: &str) -> EventStream<types::Chat> {
+        let deadline = self.deadline();
+        if let Err(error) = check_id("chat id", chat_id) {
+            return Box::pin(futures::stream::once(async { Err(error) }));
+        }
+        stream(Watch {
+            follower: self.subscribe(chat_id),
+            deadline,
+            last: None,
+            done: false,
+        })
+    }
+
+    /// Waits until `predicate` holds for the chat, judged at each status change of
+    /// [`FlowGen::watch`], sharing one poll loop with every other waiter on the same chat.
+    ///
+    /// # Errors
+    /// The poll's error, or [`Error::Deadline`].
+    ///
+    /// ```no_run
+    /// # async fn demo(flowgen: assistants::FlowGen) -> Result<(), assistants::Error> {
+    /// let done = flowgen.wait_until("k2j4h6g8f0d1s3a", |chat| assistants::flowgen::is_terminal(&chat.status)).await?;
+    /// println!("{}", done.status);
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_until(
+        &self,
+        chat_id: &str,
+        predicate: impl Fn(&types::Chat) -> bool,
+    ) -> Result<types::Chat, Error> {
+        use futures::StreamExt;
+        let span = tracing::info_span!("wait", service = "flowgen", chat = chat_id, kind = "wait_until");
+        let mut changes = self.watch(chat_id);
+        let wait = async move {
+            while let Some(chat) = changes.next().await {
+                let chat = chat?;
+                if predicate(&chat) {
+                    return Ok(chat);
+                }
+            }
+            Err(Error::WaitEnded {
+                service: Service::FlowGen,
+                reason: "the status stream ended",
+            })
+        };
+        tracing::Instrument::instrument(wait, span).await
+    }
+
+    /// Follows the chat's one poll loop, starting it if none runs.
+    pub(crate) fn subscribe(&self, chat_id: &str) -> Follower<Snapshot> {
+        let flowgen = self.clone();
+        let id: Arc<str> = chat_id.into();
+        self.inner.watches.follow(
+            chat_id,
+            &self.inner.caller.settings.poll,
+            || None,
+            move |tx| {
+                let (flowgen, chat_id) = (flowgen.clone(), id.clone());
+                async move {
+                    // The loop outlives any one waiter: each read is bounded on its own.
+                    let settings = &flowgen.inner.caller.settings;
+                    let deadline = Deadline::after(settings.attempt_timeout.or(settings.operation_timeout));
+                    let read = flowgen.get_chat_within(&chat_id, &deadline).await.map(Arc::new);
+                    let key = |s: &Snapshot| match s {
+                        Some(Ok(chat)) => Some((chat.status.clone(), chat.updated.clone())),
+                        _ => None,
+                    };
+                    let failed = read.is_err();
+                    let previous = tx.send_replace(Some(read));
+                    if failed {
+                        Step::Stop
+                    } else if key(&previous) != key(&tx.borrow()) {
+                        Step::News
+                    } else {
+                        Step::Quiet
+                    }
+                }
+            },
+        )
+    }
+}

@@ -1,0 +1,308 @@
+//! One `ask` (or `resume`) stream: the invoke, then the session log's events through this
+//! stream's cursor, each once and in timestamp order, until one ends the invocation.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+
+use flowhunt_api::operations;
+use flowhunt_api::types::{self, FlowSessionEvent, MessageType};
+
+use super::classify::{self, text_of, timestamp};
+use super::log::Reader;
+use super::{AskEvent, Cursor, Session};
+use crate::deadline::Deadline;
+use crate::error::{Error, Service};
+use crate::outcome::TurnMessage;
+use crate::validate::{check_id, check_message};
+
+impl crate::stream::Source for AskState {
+    type Item = AskEvent;
+    fn next(&mut self) -> impl std::future::Future<Output = Option<Result<AskEvent, Error>>> + Send {
+        self.next_item()
+    }
+}
+
+/// The state of one stream between items.
+pub(crate) struct AskState {
+    pub(crate) session: Session,
+    pub(crate) reader: Option<Reader>,
+    pub(crate) deadline: Deadline,
+    pub(crate) cursor: Cursor,
+    /// Ids delivered at the cursor's boundary, for constant-time checks (the cursor's list is
+    /// shared and scanned only when resuming).
+    pub(crate) seen: HashSet<Arc<str>>,
+    pub(crate) invoke: Option<String>,
+    pub(crate) queue: VecDeque<Result<AskEvent, Error>>,
+    pub(crate) messages: Vec<TurnMessage>,
+    pub(crate) delivered: usize,
+    pub(crate) done: bool,
+}
+
+impl AskState {
+    pub(crate) fn new(session: Session, cursor: Cursor, invoke: Option<String>) -> Self {
+        let deadline = Deadline::after(session.inner.caller.settings.operation_timeout);
+        let seen = cursor.seen_at_boundary().into_iter().map(Arc::from).collect();
+        Self {
+            session,
+            reader: None,
+            deadline,
+            cursor,
+            seen,
+            invoke,
+            queue: VecDeque::new(),
+            messages: Vec::new(),
+            delivered: 0,
+            done: false,
+        }
+    }
+
+    async fn next_item(&mut self) -> Option<Result<AskEvent, Error>> {
+        loop {
+            if let Some(item) = self.queue.pop_front() {
+                return Some(item);
+            }
+            if self.done {
+                return None;
+            }
+            let span = tracing::info_span!(
+                "wait",
+                service = "flowhunt",
+                session = self.cursor.session_id(),
+                cursor = self.cursor.from_timestamp()
+            );
+            let deadline = self.deadline;
+            let result = deadline
+                .run(tracing::Instrument::instrument(self.step(), span))
+                .await;
+            if let Err(error) = result {
+                self.finish();
+                return Some(Err(error));
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        self.done = true;
+        self.reader = None; // leave the loop
+    }
+
+    /// The invoke first, then the next batch of the session's log.
+    async fn step(&mut self) -> Result<(), Error> {
+        if let Some(message) = self.invoke.take() {
+            return self.invoke(message).await;
+        }
+        let from = self.cursor.from_timestamp();
+        let reader = match &mut self.reader {
+            Some(reader) => reader,
+            None => {
+                check_id("session id", self.cursor.session_id())?;
+                self.reader.insert(self.session.join(from))
+            }
+        };
+        let batch = reader.next_batch(from).await?;
+        self.absorb(batch.iter().map(|event| &**event))
+    }
+
+    async fn invoke(&mut self, message: String) -> Result<(), Error> {
+        let inner = self.session.inner.clone();
+        check_message(&inner.caller.settings, &message)?;
+        check_id("session id", self.cursor.session_id())?;
+        let session = self.cursor.session_id().to_string();
+        let invocation = inner
+            .caller
+            .call(
+                operations::INVOKE_V3_FLOW_ASSISTANT_RESPONSE,
+                &self.deadline,
+                || {
+                    inner
+                        .api
+                        .invoke_v3_flow_assistant_response()
+                        .session_id(session.as_str())
+                        .body(types::FlowAssistantInvokeRequest::builder().message(message.clone()))
+                        .send()
+                },
+            )
+            .await?;
+        if let Ok(created) = invocation.created_at.trim().parse::<u64>() {
+            self.cursor.start_at(created);
+            self.seen.clear();
+        }
+        let cached = invocation.cached_events.unwrap_or_default();
+        self.absorb(cached.iter())?;
+        if !self.done {
+            let reader = self.session.join(self.cursor.from_timestamp());
+            reader.acted();
+            self.reader = Some(reader);
+        }
+        Ok(())
+    }
+
+    /// Filters, orders and classifies a batch; queues what is new.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] for an event without a usable timestamp, [`Error::TooManyEvents`]
+    /// past `Settings::max_events`.
+    pub(crate) fn absorb<'a>(
+        &mut self,
+        events: impl Iterator<Item = &'a FlowSessionEvent>,
+    ) -> Result<(), Error> {
+        let mut batch = Vec::new();
+        for event in events {
+            batch.push((timestamp(event)?, event));
+        }
+        batch.sort_by_key(|(ts, _)| *ts); // stable: arrival order breaks ties
+        for (ts, event) in batch {
+            if ts < self.cursor.from_timestamp()
+                || (ts == self.cursor.from_timestamp() && self.seen.contains(event.event_id.as_str()))
+            {
+                continue; // delivered before
+            }
+            self.delivered += 1;
+            let limit = self.session.inner.caller.settings.max_events;
+            if self.delivered > limit {
+                return Err(Error::TooManyEvents {
+                    service: Service::FlowHunt,
+                    limit,
+                });
+            }
+            if ts > self.cursor.from_timestamp() {
+                self.seen.clear();
+            }
+            self.cursor.advance(ts, &event.event_id);
+            self.seen.insert(event.event_id.as_str().into());
+            if self.cursor.invocation_timestamp().is_none()
+                && event.event_type == MessageType::Human
+                && text_of(event, "message").as_deref() == Some(self.cursor.message())
+            {
+                self.cursor.set_invocation_timestamp(ts); // our own message's echo marks the turn
+            }
+            let this_turn = self
+                .cursor
+                .invocation_timestamp()
+                .is_some_and(|start| ts >= start);
+            if let Some(message) = classify::turn_message(event, this_turn) {
+                self.messages.push(message);
+            }
+            let outcome = classify::outcome(event, this_turn, &mut self.messages);
+            self.queue.push_back(Ok(AskEvent::Event {
+                event: Box::new(event.clone()),
+                cursor: self.cursor.clone(),
+            }));
+            if let Some(outcome) = outcome {
+                let cursor = self.cursor.clone();
+                self.queue.push_back(Ok(AskEvent::Done { outcome, cursor }));
+                self.finish();
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::Settings;
+    use crate::flowhunt::FlowHunt;
+    use flowhunt_api::types::FlowEventActionType;
+
+    fn event(id: usize, ts: u64) -> FlowSessionEvent {
+        serde_json::from_value(serde_json::json!({
+            "workspace_id": "w", "session_id": "s", "event_id": format!("e{id}"), "event_type": "ai",
+            "created_at_timestamp": ts.to_string(), "action_type": "loading", "credits": 0,
+        }))
+        .expect("a valid event")
+    }
+
+    fn state() -> AskState {
+        let api = flowhunt_api::Client::new("http://127.0.0.1:9", Default::default());
+        let session = FlowHunt::new(api, None, Settings::default()).session("s");
+        let cursor = Cursor::at("s", 0)
+            .with_invocation_timestamp(Some(0))
+            .with_message("m");
+        AskState::new(session, cursor, None)
+    }
+
+    fn delivered(state: &mut AskState) -> Vec<(String, u64)> {
+        state
+            .queue
+            .drain(..)
+            .filter_map(|item| match item {
+                Ok(AskEvent::Event { event, .. }) => {
+                    Some((event.event_id.clone(), timestamp(&event).unwrap()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Events become visible in timestamp order (several may share a millisecond); each poll
+        /// returns what is visible from `cursor - 1` on, shuffled, with duplicates. Every event
+        /// comes out exactly once, in timestamp order, and the cursor never goes back.
+        #[test]
+        fn every_event_once_and_in_order(
+            gaps in proptest::collection::vec(0u64..3, 1..40),
+            polls in proptest::collection::vec((0usize..40, any::<u64>(), 0usize..4), 1..12),
+        ) {
+            let mut ts = 1000;
+            let events: Vec<(usize, u64)> = gaps.iter().enumerate().map(|(i, gap)| { ts += gap; (i, ts) }).collect();
+            let mut state = state();
+            let mut out = Vec::new();
+            let mut visible = 0usize;
+            let mut last_cursor = 0;
+            let mut schedule = polls.clone();
+            schedule.push((events.len(), 0, 0)); // a last poll sees everything
+            for (grow, seed, dupes) in schedule {
+                visible = (visible + grow).min(events.len());
+                let from = state.cursor.from_timestamp().saturating_sub(1);
+                let mut batch: Vec<FlowSessionEvent> = events[..visible].iter().filter(|(_, t)| *t >= from).map(|(i, t)| event(*i, *t)).collect();
+                for d in 0..dupes.min(batch.len()) {
+                    batch.push(batch[d].clone());
+                }
+                let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
+                rand::seq::SliceRandom::shuffle(batch.as_mut_slice(), &mut rng);
+                state.absorb(batch.iter()).unwrap();
+                prop_assert!(state.cursor.from_timestamp() >= last_cursor, "the cursor went back");
+                last_cursor = state.cursor.from_timestamp();
+                out.extend(delivered(&mut state));
+            }
+            let ids: Vec<&String> = out.iter().map(|(id, _)| id).collect();
+            let unique: std::collections::HashSet<&&String> = ids.iter().collect();
+            prop_assert_eq!(unique.len(), ids.len(), "an event came twice");
+            prop_assert_eq!(out.len(), events.len(), "an event was lost");
+            prop_assert!(out.windows(2).all(|w| w[0].1 <= w[1].1), "out of order");
+        }
+
+        /// A cursor survives serialisation unchanged, and its stored form matches its schema.
+        #[test]
+        fn cursors_round_trip(from in any::<u64>(), ids in proptest::collection::btree_set("[a-z0-9-]{1,12}", 0..5), message in "\\PC{0,40}", known in any::<bool>()) {
+            let invocation_timestamp = known.then_some(from / 2);
+            let mut cursor = Cursor::at("s", from).with_invocation_timestamp(invocation_timestamp).with_message(message);
+            for id in &ids {
+                cursor.advance(from, id);
+            }
+            prop_assert_eq!(cursor.seen_at_boundary(), ids);
+            let stored = serde_json::to_value(&cursor).unwrap();
+            let back: Cursor = serde_json::from_value(stored.clone()).unwrap();
+            prop_assert_eq!(back, cursor);
+            let schema = serde_json::to_value(schemars::schema_for!(Cursor)).unwrap();
+            let validator = jsonschema::validator_for(&schema).unwrap();
+            prop_assert!(validator.is_valid(&stored), "{}", stored);
+        }
+
+        /// Any action type, known or not, round-trips through the open enum and the event type.
+        #[test]
+        fn open_enums_round_trip(value in "\\PC{0,30}") {
+            let parsed: FlowEventActionType = serde_json::from_value(serde_json::Value::String(value.clone())).unwrap();
+            prop_assert_eq!(parsed.as_str(), value.as_str());
+            prop_assert_eq!(serde_json::to_value(&parsed).unwrap(), serde_json::Value::String(value.clone()));
+            let status = flowgen_api::types::ChatStatus::from(value.as_str());
+            prop_assert_eq!(status.to_string(), value);
+        }
+    }
+}

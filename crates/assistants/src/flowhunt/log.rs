@@ -1,0 +1,224 @@
+//! A session's events as its one poll loop read them, shared by every stream on the session.
+//!
+//! The log is the first of two dedupe layers: it keeps each event once by id within the
+//! window a poll can repeat (polls start 1 ms before the newest event seen), so the overlap
+//! of consecutive polls never reaches the streams twice. Each stream's cursor is the second
+//! layer (see `ask.rs`), which also covers what the log forgot.
+//!
+//! Memory is bounded: events every reader has read are dropped, ids older than the overlap
+//! window are forgotten, and a log holding more than `Settings::max_events` unread events
+//! stops the loop with [`Error::TooManyEvents`].
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use flowhunt_api::types::FlowSessionEvent;
+use tokio::sync::watch;
+
+use super::classify::timestamp;
+use crate::error::{Error, Service};
+use crate::shared::{Follower, Step};
+
+/// The shared log.
+pub(crate) struct Log {
+    /// Events not yet read by every reader, in arrival order; `events[0]` is number `base`.
+    events: VecDeque<Arc<FlowSessionEvent>>,
+    base: usize,
+    /// Ids within the overlap window, with their timestamps.
+    ids: HashMap<String, u64>,
+    /// The oldest timestamp polled from (`None`: nothing polled yet).
+    covered_from: Option<u64>,
+    /// The earliest timestamp a reader needs.
+    want_from: u64,
+    /// The newest timestamp read.
+    newest: u64,
+    /// Where each reader stands (absolute event numbers), to drop what all have read.
+    positions: HashMap<u64, usize>,
+    next_reader: u64,
+    max_events: usize,
+    /// The error that stopped the loop.
+    error: Option<Error>,
+}
+
+impl Log {
+    /// An empty log for readers from `from` on, holding at most `max_events` unread events.
+    pub(crate) fn new(from: u64, max_events: usize) -> Self {
+        Self {
+            events: VecDeque::new(),
+            base: 0,
+            ids: HashMap::new(),
+            covered_from: None,
+            want_from: from,
+            newest: 0,
+            positions: HashMap::new(),
+            next_reader: 0,
+            max_events,
+            error: None,
+        }
+    }
+
+    /// The timestamp the next poll starts from, and whether it widens the log backwards.
+    pub(crate) fn next_poll(&self) -> (u64, bool) {
+        match self.covered_from {
+            Some(covered) if self.want_from >= covered => (self.newest.max(covered), false),
+            _ => (self.want_from, true),
+        }
+    }
+
+    /// Adds what one poll from `from` returned; true when an event is new.
+    pub(crate) fn absorb(&mut self, from: u64, widening: bool, events: Vec<FlowSessionEvent>) -> bool {
+        let mut news = false;
+        for event in events {
+            let ts = timestamp(&event).unwrap_or(u64::MAX); // the stream reports a bad timestamp
+            if self.ids.contains_key(&event.event_id) {
+                continue;
+            }
+            if ts != u64::MAX {
+                self.newest = self.newest.max(ts);
+            }
+            self.ids.insert(event.event_id.clone(), ts);
+            self.events.push_back(Arc::new(event));
+            news = true;
+        }
+        // Only ids a poll from `newest - 1` can return again are worth remembering.
+        let window = self.newest.saturating_sub(1);
+        self.ids.retain(|_, ts| *ts >= window);
+        if widening {
+            self.covered_from = Some(self.covered_from.map_or(from, |c| c.min(from)));
+        }
+        if self.events.len() > self.max_events {
+            self.error = Some(Error::TooManyEvents {
+                service: Service::FlowHunt,
+                limit: self.max_events,
+            });
+        }
+        news
+    }
+
+    /// Drops the events every reader has read.
+    fn trim(&mut self) {
+        let oldest = self
+            .positions
+            .values()
+            .copied()
+            .min()
+            .unwrap_or(self.base + self.events.len());
+        let drop = oldest.saturating_sub(self.base).min(self.events.len());
+        self.events.drain(..drop);
+        self.base += drop;
+    }
+}
+
+/// One stream's reader of a session's log.
+pub(crate) struct Reader {
+    follower: Follower<Log>,
+    id: u64,
+    read: usize,
+}
+
+impl Reader {
+    /// Joins the log of `follower` needing every event from `from` on.
+    pub(crate) fn join(follower: Follower<Log>, from: u64) -> Self {
+        let mut joined = (0, 0);
+        follower.request(|log| {
+            let id = log.next_reader;
+            log.next_reader += 1;
+            log.positions.insert(id, log.base);
+            joined = (id, log.base);
+            // A reader from before what the log has polled, or from before what it dropped,
+            // makes the loop read that stretch again (the cursor drops what it saw already).
+            let widen = from < log.want_from || (log.base > 0 && from < log.newest);
+            if widen {
+                log.want_from = log.want_from.min(from);
+                log.covered_from = None;
+            }
+            widen
+        });
+        Self {
+            follower,
+            id: joined.0,
+            read: joined.1,
+        }
+    }
+
+    /// Makes the loop poll now.
+    pub(crate) fn acted(&self) {
+        self.follower.acted();
+    }
+
+    /// The events this reader has not read, once the log covers `from`.
+    pub(crate) async fn next_batch(&mut self, from: u64) -> Result<Vec<Arc<FlowSessionEvent>>, Error> {
+        loop {
+            let batch = {
+                let log = self.follower.rx.borrow_and_update();
+                if let Some(error) = &log.error {
+                    return Err(error.clone());
+                }
+                let end = log.base + log.events.len();
+                let start = self.read.max(log.base);
+                if log.covered_from.is_some_and(|covered| covered <= from) && start < end {
+                    let batch: Vec<_> = log.events.range(start - log.base..).cloned().collect();
+                    self.read = end;
+                    Some(batch)
+                } else {
+                    None
+                }
+            };
+            if let Some(batch) = batch {
+                let (id, read) = (self.id, self.read);
+                self.follower.update(|log| {
+                    log.positions.insert(id, read);
+                    log.trim();
+                });
+                return Ok(batch);
+            }
+            if self.follower.rx.changed().await.is_err() {
+                return Err(Error::WaitEnded {
+                    service: Service::FlowHunt,
+                    reason: "the session's poll loop stopped",
+                });
+            }
+        }
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        let id = self.id;
+        self.follower.update(|log| {
+            log.positions.remove(&id);
+            log.trim();
+        });
+    }
+}
+
+/// Publishes one poll's result into the log; the loop's next step.
+pub(crate) fn publish(
+    tx: &watch::Sender<Log>,
+    from: u64,
+    widening: bool,
+    polled: Result<Vec<FlowSessionEvent>, Error>,
+) -> Step {
+    match polled {
+        Err(error) => {
+            tx.send_modify(|log| log.error = Some(error));
+            Step::Stop
+        }
+        Ok(events) => {
+            let mut news = false;
+            let mut stop = false;
+            tx.send_if_modified(|log| {
+                news = log.absorb(from, widening, events);
+                stop = log.error.is_some();
+                news || widening || stop
+            });
+            if stop {
+                Step::Stop
+            } else if news {
+                Step::News
+            } else {
+                Step::Quiet
+            }
+        }
+    }
+}

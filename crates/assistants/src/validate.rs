@@ -1,0 +1,60 @@
+//! Input checks made before anything is sent: a request that cannot be right never leaves.
+
+use crate::config::Settings;
+use crate::error::Error;
+
+/// Longest id accepted; real ids are far shorter.
+const MAX_ID_BYTES: usize = 1024;
+
+/// Rejects ids that cannot be a real id: empty, over-long, or a dot segment (`.`, `..`), which
+/// would climb out of its path segment (`DELETE /chats/..` is `DELETE /`).
+pub(crate) fn check_id(what: &str, id: &str) -> Result<(), Error> {
+    if id.trim().is_empty() {
+        return Err(Error::InvalidArgument(format!("{what} is empty")));
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Err(Error::InvalidArgument(format!(
+            "{what} is {} bytes long; ids are at most {MAX_ID_BYTES}",
+            id.len()
+        )));
+    }
+    if id == "." || id == ".." {
+        return Err(Error::InvalidArgument(format!(
+            "{what} {id:?} is a path segment, not an id"
+        )));
+    }
+    Ok(())
+}
+
+/// Rejects empty or oversized messages before any request is made.
+pub(crate) fn check_message(settings: &Settings, message: &str) -> Result<(), Error> {
+    if message.trim().is_empty() {
+        return Err(Error::InvalidArgument("the message is empty".into()));
+    }
+    if message.len() > settings.max_message_bytes {
+        return Err(Error::InvalidArgument(format!(
+            "the message is {} bytes; the limit is {} (Settings::max_message_bytes)",
+            message.len(),
+            settings.max_message_bytes
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_segments_empty_and_huge_ids_are_rejected_and_real_ids_pass() {
+        for bad in ["", "  ", ".", "..", &"x".repeat(MAX_ID_BYTES + 1)] {
+            assert!(
+                matches!(check_id("chat id", bad), Err(Error::InvalidArgument(_))),
+                "{bad:?}"
+            );
+        }
+        for good in ["k2j4h6g8f0d1s3a", "...", ".hidden", "a/b", "a..b"] {
+            assert!(check_id("chat id", good).is_ok(), "{good:?}");
+        }
+    }
+}
