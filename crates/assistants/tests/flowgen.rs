@@ -7,13 +7,7 @@ use assistants_sandbox::{DEFAULT_API_KEY, FlowgenContract, Sandbox};
 
 fn flowgen(sandbox: &Sandbox, poll: Duration) -> FlowGen {
     let api = flowgen_api::Client::with_api_key(&sandbox.base_url(), DEFAULT_API_KEY.into()).unwrap();
-    FlowGen::new(
-        api,
-        Settings {
-            poll: PollPolicy::fixed(poll),
-            ..Settings::default()
-        },
-    )
+    FlowGen::new(api, Settings::default().with_poll(PollPolicy::fixed(poll)))
 }
 
 async fn sandbox(contract: FlowgenContract) -> Sandbox {

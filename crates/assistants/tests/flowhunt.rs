@@ -10,10 +10,7 @@ use assistants_sandbox::{Faults, Sandbox};
 use futures::StreamExt;
 
 fn settings() -> Settings {
-    Settings {
-        poll: PollPolicy::fixed(Duration::from_millis(1)),
-        ..Settings::default()
-    }
+    Settings::default().with_poll(PollPolicy::fixed(Duration::from_millis(1)))
 }
 
 fn flowhunt(base: &str, settings: Settings) -> FlowHunt {
@@ -31,6 +28,7 @@ async fn collect(
         match item.expect("no error") {
             AskEvent::Event { event, .. } => events.push(*event),
             AskEvent::Done { outcome: o, .. } => outcome = Some(o),
+            other => panic!("unexpected {other:?}"),
         }
     }
     (events, outcome)
@@ -131,7 +129,7 @@ async fn a_cursor_resumes_in_a_new_client_with_nothing_lost_or_repeated() {
 
     let fresh = flowhunt(&sandbox.base_url(), settings());
     let cursor: assistants::Cursor = serde_json::from_str(&saved).unwrap();
-    let (rest, outcome) = collect(fresh.session(cursor.session_id.clone()).resume(cursor)).await;
+    let (rest, outcome) = collect(fresh.session(cursor.session_id()).resume(cursor)).await;
     let mut all: Vec<String> = first.clone();
     all.extend(rest.iter().map(|e| e.event_id.clone()));
     let unique: HashSet<&String> = all.iter().collect();
@@ -207,10 +205,7 @@ async fn polls_are_retried_through_429s() {
         ..Faults::default()
     };
     let sandbox = Sandbox::builder().faults(faults).seed(9).start().await.unwrap();
-    let settings = Settings {
-        retry: RetryPolicy::standard().with_max_attempts(10),
-        ..settings()
-    };
+    let settings = settings().with_retry(RetryPolicy::standard().with_max_attempts(10));
     let session = flowhunt(&sandbox.base_url(), settings)
         .create_session()
         .await
@@ -227,10 +222,7 @@ async fn the_deadline_fires_during_a_slow_response() {
         ..Faults::default()
     };
     let sandbox = Sandbox::builder().faults(faults).start().await.unwrap();
-    let settings = Settings {
-        timeout: Some(Duration::from_secs(2)),
-        ..settings()
-    };
+    let settings = settings().with_operation_timeout(Some(Duration::from_secs(2)));
     let fh = flowhunt(&sandbox.base_url(), settings);
     let err = fh.session("any").ask_once("hello").await.unwrap_err();
     assert!(
@@ -291,10 +283,7 @@ async fn many_followers_of_one_invocation_share_one_poll_loop() {
         .unwrap();
     let fh = flowhunt(
         &sandbox.base_url(),
-        Settings {
-            poll: PollPolicy::fixed(Duration::from_millis(10)),
-            ..Settings::default()
-        },
+        Settings::default().with_poll(PollPolicy::fixed(Duration::from_millis(10))),
     );
     let session = fh.create_session().await.unwrap();
     let mut asked = session.ask("share the polling");
@@ -304,7 +293,7 @@ async fn many_followers_of_one_invocation_share_one_poll_loop() {
     // 100 more streams follow the same invocation from the first event's cursor, each on its
     // own clone of the handle, while the asking stream goes on.
     let followers = (0..100).map(|_| {
-        let session = fh.clone().session(cursor.session_id.clone());
+        let session = fh.clone().session(cursor.session_id());
         collect(session.resume(cursor.clone()))
     });
     let (rest, followed) = tokio::join!(collect(asked), futures::future::join_all(followers));
@@ -342,20 +331,17 @@ async fn a_follower_from_further_back_widens_the_shared_log_without_losing_event
     assert!(outcome.is_some());
     // A stream that needs only the newest events keeps the loop alive and covered from late on
     // while a second stream resumes from the very start of the session.
-    let late = assistants::Cursor {
-        session_id: session.id().to_string(),
-        from_timestamp: first.last().unwrap().created_at_timestamp.parse().unwrap(),
-        seen_at_boundary: first.iter().map(|e| e.event_id.clone()).collect(),
-        invocation_timestamp: None,
-        message: "never sent".into(),
-    };
-    let early = assistants::Cursor {
-        from_timestamp: 0,
-        seen_at_boundary: Default::default(),
-        invocation_timestamp: Some(0),
-        message: "first question".into(),
-        ..late.clone()
-    };
+    let late: assistants::Cursor = serde_json::from_value(serde_json::json!({
+        "session_id": session.id(),
+        "from_timestamp": first.last().unwrap().created_at_timestamp.parse::<u64>().unwrap(),
+        "seen_at_boundary": first.iter().map(|e| e.event_id.clone()).collect::<Vec<_>>(),
+        "invocation_timestamp": null,
+        "message": "never sent",
+    }))
+    .unwrap();
+    let early = assistants::Cursor::at(session.id(), 0)
+        .with_invocation_timestamp(Some(0))
+        .with_message("first question");
     let mut waiting = session.resume(late);
     // One poll of the stream makes it follow the session's loop; nothing newer exists yet.
     assert!(futures::FutureExt::now_or_never(waiting.next()).is_none());

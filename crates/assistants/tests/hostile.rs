@@ -6,13 +6,13 @@ use assistants::{Error, FlowGen, RetryPolicy, Settings};
 use httpmock::MockServer;
 
 fn flowgen(server: &MockServer) -> FlowGen {
-    let settings = Settings {
-        retry: RetryPolicy::standard()
-            .with_initial_delay(Duration::from_millis(1))
-            .with_max_delay(Duration::from_millis(2)),
-        max_body_bytes: 64 * 1024,
-        ..Settings::default()
-    };
+    let settings = Settings::default()
+        .with_retry(
+            RetryPolicy::standard()
+                .with_initial_delay(Duration::from_millis(1))
+                .with_max_delay(Duration::from_millis(2)),
+        )
+        .with_max_body_bytes(64 * 1024);
     FlowGen::new(
         flowgen_api::Client::with_api_key(&server.base_url(), "k".into()).unwrap(),
         settings,

@@ -7,13 +7,13 @@ use assistants_sandbox::{Faults, Sandbox};
 use futures::StreamExt;
 
 fn quick() -> Settings {
-    Settings {
-        poll: PollPolicy::fixed(Duration::from_millis(1)),
-        retry: RetryPolicy::standard()
-            .with_initial_delay(Duration::from_millis(1))
-            .with_max_delay(Duration::from_millis(5)),
-        ..Settings::default()
-    }
+    Settings::default()
+        .with_poll(PollPolicy::fixed(Duration::from_millis(1)))
+        .with_retry(
+            RetryPolicy::standard()
+                .with_initial_delay(Duration::from_millis(1))
+                .with_max_delay(Duration::from_millis(5)),
+        )
 }
 
 fn pieces(base: &str) -> Pieces {

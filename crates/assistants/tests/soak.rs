@@ -14,16 +14,16 @@ use assistants_sandbox::{DEFAULT_API_KEY, Faults, Sandbox, Timing};
 use futures::StreamExt;
 
 fn settings() -> Settings {
-    Settings {
-        poll: PollPolicy::fixed(Duration::from_millis(2)),
-        retry: RetryPolicy::standard()
-            .with_max_attempts(6)
-            .with_initial_delay(Duration::from_millis(1))
-            .with_max_delay(Duration::from_millis(10))
-            .with_seed(11),
-        timeout: Some(Duration::from_secs(30)),
-        ..Settings::default()
-    }
+    Settings::default()
+        .with_poll(PollPolicy::fixed(Duration::from_millis(2)))
+        .with_retry(
+            RetryPolicy::standard()
+                .with_max_attempts(6)
+                .with_initial_delay(Duration::from_millis(1))
+                .with_max_delay(Duration::from_millis(10))
+                .with_seed(11),
+        )
+        .with_operation_timeout(Some(Duration::from_secs(30)))
 }
 
 #[derive(Default)]
@@ -94,6 +94,7 @@ async fn faults_never_lose_repeat_or_double_send() {
                             assert_eq!(seen.len(), 5, "nothing lost");
                             fh.completed.fetch_add(1, Ordering::SeqCst);
                         }
+                        Ok(other) => panic!("unexpected {other:?}"),
                         Err(error) => {
                             assert!(
                                 !matches!(error, Error::Deadline { .. }),

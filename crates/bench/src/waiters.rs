@@ -28,13 +28,7 @@ pub async fn run(size: Size) -> anyhow::Result<Scenario> {
     let interval = Duration::from_millis(50);
     let sandbox = Sandbox::start().await?;
     let api = flowgen_api::Client::with_api_key(&sandbox.base_url(), DEFAULT_API_KEY.into())?;
-    let flowgen = FlowGen::new(
-        api,
-        Settings {
-            poll: PollPolicy::fixed(interval),
-            ..Settings::default()
-        },
-    );
+    let flowgen = FlowGen::new(api, Settings::default().with_poll(PollPolicy::fixed(interval)));
     // Every chat waits for human input until we answer.
     let mut ids = Vec::new();
     for i in 0..chats {

@@ -126,11 +126,13 @@ impl Reader {
             log.positions.insert(id, log.base);
             joined = (id, log.base);
             // A reader from before what the log has polled, or from before what it dropped,
-            // makes the loop read that stretch again (the cursor drops what it saw already).
+            // makes the loop read that stretch again, ids forgotten so that what was dropped
+            // comes back (the other readers' cursors drop what they saw already).
             let widen = from < log.want_from || (log.base > 0 && from < log.newest);
             if widen {
                 log.want_from = log.want_from.min(from);
                 log.covered_from = None;
+                log.ids.clear();
             }
             widen
         });
