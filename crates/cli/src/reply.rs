@@ -88,10 +88,17 @@ pub async fn flowgen(
         spinner: &spinner,
         input,
     };
-    // Status changes come from the chat's shared poll loop: no extra requests.
+    // Status changes come from the chat's shared poll loop: no extra requests. Until the run
+    // is seen going, a final status is the previous run's and is not news.
     let last = Mutex::new(None::<String>);
+    let going = std::sync::atomic::AtomicBool::new(false);
     let statuses = flowgen.wait_until(chat_id, |chat| {
         let status = chat.status.to_string();
+        if !assistants::flowgen::is_terminal(&chat.status) {
+            going.store(true, std::sync::atomic::Ordering::Relaxed);
+        } else if !going.load(std::sync::atomic::Ordering::Relaxed) {
+            return false;
+        }
         if let Ok(mut last) = last.lock()
             && last.as_deref() != Some(status.as_str())
         {
@@ -118,8 +125,8 @@ pub async fn flowgen(
             let record = Record::Message {
                 message: MessageRecord::Turn(m.clone()),
             };
-            if m.text == *answer {
-                printer.record(&record); // the outcome shows it
+            if m.text == *answer || m.role == assistants::Role::User {
+                printer.record(&record); // the outcome shows the answer; the user knows their own
             } else {
                 let author = one_line(m.author.as_deref().unwrap_or("user")).into_owned();
                 printer.emit(format!("  {author}: {}", m.text), record);
