@@ -163,7 +163,9 @@ async fn converse(ctx: &Ctx, service: &str, mut conversation: impl Conversation)
     let input = Input::conversation(keys);
     let terminal = input.is_editor();
     if terminal {
-        note(&format!("{service} chat: /help lists the commands, Ctrl-D leaves."));
+        note(&format!(
+            "{service} chat: /help lists the commands, Ctrl-D leaves."
+        ));
     }
     let mut transcript: Vec<(Who, String)> = Vec::new();
     let mut code = exit::OK;

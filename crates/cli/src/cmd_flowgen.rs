@@ -150,7 +150,9 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<u8, Failure> {
         Command::Delete { id } => {
             check_id("the chat id", &id)?;
             let flowgen = ctx.flowgen()?;
-            ctx.limit.run(async { Ok(flowgen.delete_chat(&id).await?) }).await?;
+            ctx.limit
+                .run(async { Ok(flowgen.delete_chat(&id).await?) })
+                .await?;
             ctx.printer.emit(
                 format!("deleted {}", one_line(&id)),
                 Record::Deleted {

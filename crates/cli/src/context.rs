@@ -101,7 +101,9 @@ fn default_timeout() -> Option<Duration> {
 fn key_problem(var: &str, key: &EnvKey) -> Result<(), String> {
     match key {
         EnvKey::Key(_) => Ok(()),
-        EnvKey::Missing => Err(format!("{var} is not set: export it, or pass --api-key-file PATH")),
+        EnvKey::Missing => Err(format!(
+            "{var} is not set: export it, or pass --api-key-file PATH"
+        )),
         EnvKey::NotText => Err(format!("{var} is not valid UTF-8: set it to the key as text")),
     }
 }
@@ -140,9 +142,17 @@ pub fn config(flags: Flags, printer: Printer) -> Result<Ctx, Failure> {
             .cloned()
             .collect(),
         max_message_bytes: config.settings.max_message_bytes,
-        flowhunt_key: if given { Ok(()) } else { key_problem("FLOWHUNT_API_KEY", &flowhunt_env) },
+        flowhunt_key: if given {
+            Ok(())
+        } else {
+            key_problem("FLOWHUNT_API_KEY", &flowhunt_env)
+        },
         flowhunt_workspace: config.flowhunt_workspace_id.is_some(),
-        flowgen_key: if given { Ok(()) } else { key_problem("FLOWGEN_API_KEY", &flowgen_env) },
+        flowgen_key: if given {
+            Ok(())
+        } else {
+            key_problem("FLOWGEN_API_KEY", &flowgen_env)
+        },
         client: Client::new(config),
         printer,
         limit,
@@ -169,7 +179,9 @@ impl Ctx {
     pub fn flowhunt_for_sessions(&self) -> Result<FlowHunt, Failure> {
         let flowhunt = self.flowhunt()?;
         if !self.flowhunt_workspace {
-            return Err(Failure::usage("FLOWHUNT_WORKSPACE_ID is not set: export it (new sessions are created in it)"));
+            return Err(Failure::usage(
+                "FLOWHUNT_WORKSPACE_ID is not set: export it (new sessions are created in it)",
+            ));
         }
         Ok(flowhunt)
     }
@@ -223,7 +235,9 @@ pub fn check_id(what: &str, id: &str) -> Result<(), Failure> {
         )));
     }
     if id == "." || id == ".." {
-        return Err(Failure::usage(format!("{what} {id:?} is a path segment, not an id")));
+        return Err(Failure::usage(format!(
+            "{what} {id:?} is a path segment, not an id"
+        )));
     }
     if id.chars().any(char::is_control) {
         return Err(Failure::usage(format!("{what} holds control characters")));

@@ -81,7 +81,10 @@ mod tests {
             Ok::<_, Failure>(7)
         };
         assert_eq!(limit.run(work).await.unwrap(), 7);
-        assert_eq!(Limit::new(Some(5), None).for_facade(), Some(Duration::from_secs(5)));
+        assert_eq!(
+            Limit::new(Some(5), None).for_facade(),
+            Some(Duration::from_secs(5))
+        );
         assert_eq!(Limit::new(None, None).for_facade(), None);
     }
 }

@@ -29,7 +29,10 @@ enum Kind {
     /// Lines of stdin; a prompt on stderr when stdin is a terminal.
     Piped { prompt: bool },
     /// The line editor.
-    Editor { history: Option<PathBuf>, holds_key: KeyFilter },
+    Editor {
+        history: Option<PathBuf>,
+        holds_key: KeyFilter,
+    },
 }
 
 pub(crate) struct Request {
@@ -132,7 +135,10 @@ impl Input {
                 if spawned.is_err() {
                     return closed();
                 }
-                Reader { requests: None, lines }
+                Reader {
+                    requests: None,
+                    lines,
+                }
             }
             Kind::Editor { history, holds_key } => {
                 let (requests, rx) = std::sync::mpsc::channel();
@@ -155,7 +161,10 @@ impl Input {
 /// A reader that has ended.
 fn closed() -> Reader {
     let (_, lines) = mpsc::channel(1);
-    Reader { requests: None, lines }
+    Reader {
+        requests: None,
+        lines,
+    }
 }
 
 /// Each line of stdin, then [`Line::End`]. Invalid UTF-8 is replaced, not fatal.

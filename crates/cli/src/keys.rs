@@ -93,8 +93,18 @@ mod tests {
         assert_eq!(from_file(&file("ok", b"  fg_key \n")).unwrap(), "fg_key");
         let two = from_file(&file("two", b"fg_key\nsecond_line\n")).unwrap_err();
         assert!(!two.message.contains("fg_key"), "never echoed: {}", two.message);
-        assert!(from_file(&file("empty", b" \n")).unwrap_err().message.contains("holds no API key"));
-        assert!(from_file(&file("bin", b"\xff\xfe")).unwrap_err().message.contains("not valid UTF-8"));
+        assert!(
+            from_file(&file("empty", b" \n"))
+                .unwrap_err()
+                .message
+                .contains("holds no API key")
+        );
+        assert!(
+            from_file(&file("bin", b"\xff\xfe"))
+                .unwrap_err()
+                .message
+                .contains("not valid UTF-8")
+        );
         assert!(from_file(&dir.join("absent")).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(from_flag("  k  ").as_deref(), Some("k"));

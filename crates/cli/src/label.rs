@@ -40,8 +40,14 @@ pub fn flowhunt_event(event: &FlowSessionEvent) -> Option<String> {
     };
     let line = match action.as_str() {
         "message" if event_type == "ai" || event_type == "human" => return None,
-        "loading" => format!("… {}", first(&["loading_desc", "tool_name"]).unwrap_or_else(|| "working".into())),
-        "v3_flow_assistant_init" => format!("… {}", first(&["message", "stage"]).unwrap_or_else(|| "starting".into())),
+        "loading" => format!(
+            "… {}",
+            first(&["loading_desc", "tool_name"]).unwrap_or_else(|| "working".into())
+        ),
+        "v3_flow_assistant_init" => format!(
+            "… {}",
+            first(&["message", "stage"]).unwrap_or_else(|| "starting".into())
+        ),
         "v3_tool_call_start" => {
             let tool = first(&["tool_name"]).unwrap_or_else(|| "a tool".into());
             match first(&["action_description"]) {
@@ -76,7 +82,10 @@ pub fn flowhunt_event(event: &FlowSessionEvent) -> Option<String> {
             "? approval asked for {}",
             first(&["tool_description", "tool_name"]).unwrap_or_else(|| "a tool".into())
         ),
-        "hook_waiting_for_input" => format!("? {}", first(&["prompt_message", "hook_name"]).unwrap_or_default()),
+        "hook_waiting_for_input" => format!(
+            "? {}",
+            first(&["prompt_message", "hook_name"]).unwrap_or_default()
+        ),
         "integration_missing" => format!(
             "! connect {} at {}",
             first(&["slug"]).unwrap_or_else(|| "an integration".into()),
@@ -87,10 +96,7 @@ pub fn flowhunt_event(event: &FlowSessionEvent) -> Option<String> {
             first(&["document_type"]).unwrap_or_default()
         ),
         "failed" => format!("✗ failed: {}", first(&["message"]).unwrap_or_default()),
-        "agent_initialized" => format!(
-            "… agent {} ready",
-            first(&["agent_name"]).unwrap_or_default()
-        ),
+        "agent_initialized" => format!("… agent {} ready", first(&["agent_name"]).unwrap_or_default()),
         "subagent_prompt" => format!(
             "→ {}: {}",
             first(&["target_agent"]).unwrap_or_else(|| "an agent".into()),
@@ -100,7 +106,11 @@ pub fn flowhunt_event(event: &FlowSessionEvent) -> Option<String> {
         "attachment" => format!("+ attachment {}", first(&["file_name"]).unwrap_or_default()),
         other => {
             let detail = first(&["message", "description", "tool_name"]).unwrap_or_default();
-            format!("· {}{}{detail}", short(&other.replace('_', " ")), if detail.is_empty() { "" } else { ": " })
+            format!(
+                "· {}{}{detail}",
+                short(&other.replace('_', " ")),
+                if detail.is_empty() { "" } else { ": " }
+            )
         }
     };
     Some(format!("  {}", line.trim_end()))
@@ -133,7 +143,10 @@ mod tests {
             "flow_assistant_action",
             serde_json::json!({"tool_name": "search_docs", "agent_query": "{}", "action_description": "Searching the docs"}),
         );
-        assert_eq!(flowhunt_event(&start).unwrap(), "  → Searching the docs (search_docs)");
+        assert_eq!(
+            flowhunt_event(&start).unwrap(),
+            "  → Searching the docs (search_docs)"
+        );
         let end = event(
             "v3_tool_call_end",
             "flow_assistant_action",
@@ -146,11 +159,23 @@ mod tests {
             serde_json::json!({"action_id": "a", "component_id": "c1", "component_type": "ChatInput", "component_display_name": "Chat Input"}),
         );
         assert_eq!(flowhunt_event(&added).unwrap(), "  + component Chat Input");
-        let answer = event("message", "ai", serde_json::json!({"message_id": "m", "message": "hi"}));
+        let answer = event(
+            "message",
+            "ai",
+            serde_json::json!({"message_id": "m", "message": "hi"}),
+        );
         assert_eq!(flowhunt_event(&answer), None, "the outcome shows it");
-        let hostile = event("loading", "ai", serde_json::json!({"loading_desc": "\u{1b}]0;x\u{7}"}));
+        let hostile = event(
+            "loading",
+            "ai",
+            serde_json::json!({"loading_desc": "\u{1b}]0;x\u{7}"}),
+        );
         assert!(!flowhunt_event(&hostile).unwrap().contains('\u{1b}'));
-        let future = event("brand_new_action", "system", serde_json::json!({"message": "hello"}));
+        let future = event(
+            "brand_new_action",
+            "system",
+            serde_json::json!({"message": "hello"}),
+        );
         assert_eq!(flowhunt_event(&future).unwrap(), "  · brand new action: hello");
     }
 

@@ -101,7 +101,15 @@ fn main() -> ExitCode {
     let printer = Printer::new(cli.json);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
-        Err(e) => return fail(printer, Failure { code: exit::SERVICE, message: format!("cannot start the async runtime: {e}") }),
+        Err(e) => {
+            return fail(
+                printer,
+                Failure {
+                    code: exit::SERVICE,
+                    message: format!("cannot start the async runtime: {e}"),
+                },
+            );
+        }
     };
     let flags = Flags {
         timeout: cli.timeout,
@@ -111,7 +119,13 @@ fn main() -> ExitCode {
     };
     let result: Result<u8, Failure> = runtime.block_on(async {
         match cli.command {
-            Command::Demo => cmd_demo::run(printer, Limit::new(flags.timeout, Some(std::time::Duration::from_secs(60)))).await,
+            Command::Demo => {
+                cmd_demo::run(
+                    printer,
+                    Limit::new(flags.timeout, Some(std::time::Duration::from_secs(60))),
+                )
+                .await
+            }
             Command::Flowhunt(command) => cmd_flowhunt::run(&context::config(flags, printer)?, command).await,
             Command::Flowgen(command) => cmd_flowgen::run(&context::config(flags, printer)?, command).await,
             Command::Pieces(command) => cmd_pieces::run(&context::config(flags, printer)?, command).await,

@@ -132,11 +132,7 @@ pub fn render(markdown: &str) -> String {
                     _ => out.push_str("• "),
                 }
             }
-            Event::End(TagEnd::Item) => {
-                if !out.ends_with('\n') {
-                    newline(&mut out, quote);
-                }
-            }
+            Event::End(TagEnd::Item) if !out.ends_with('\n') => newline(&mut out, quote),
             Event::Start(Tag::Link { dest_url, .. }) => links.push(dest_url.into_string()),
             Event::End(TagEnd::Link) => {
                 if let Some(url) = links.pop() {
@@ -215,7 +211,9 @@ mod tests {
 
     #[test]
     fn markdown_becomes_styled_text() {
-        let shown = render("# Title\n\nSome **bold** and `code`.\n\n- one\n- two\n\n1. first\n2. second\n\n[docs](https://example.com)");
+        let shown = render(
+            "# Title\n\nSome **bold** and `code`.\n\n- one\n- two\n\n1. first\n2. second\n\n[docs](https://example.com)",
+        );
         assert!(shown.contains(&format!("{BOLD}bold")), "{shown:?}");
         assert!(shown.contains(&format!("{CODE}code")), "{shown:?}");
         assert_eq!(
@@ -231,7 +229,11 @@ mod tests {
             .iter()
             .map(|s| shown.matches(s).count())
             .sum();
-        assert_eq!(shown.matches('\u{1b}').count(), added, "only our own styles: {shown:?}");
+        assert_eq!(
+            shown.matches('\u{1b}').count(),
+            added,
+            "only our own styles: {shown:?}"
+        );
         assert!(plain(&shown).contains("\\u{1b}]0;pwned\\u{7}"), "{shown:?}");
     }
 }

@@ -39,13 +39,28 @@ async fn flowhunt_chat_from_a_pipe_is_one_session_with_answers_in_order() {
         ]
     );
     assert_eq!(sandbox.requests_for("create_v3_flow_assistant_session"), 1);
-    assert_eq!(sandbox.requests_for("invoke_v3_flow_assistant_response"), 2, "blank lines are not messages");
+    assert_eq!(
+        sandbox.requests_for("invoke_v3_flow_assistant_response"),
+        2,
+        "blank lines are not messages"
+    );
 
     // Human output: the same conversation, readable.
-    let run = assist(&sandbox.base_url(), &["flowhunt", "chat"], "hello there\nsecond message here\n").await;
+    let run = assist(
+        &sandbox.base_url(),
+        &["flowhunt", "chat"],
+        "hello there\nsecond message here\n",
+    )
+    .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let first = run.stdout.find("answer: Answer to \"hello there\"").expect("first answer");
-    let second = run.stdout.find("answer: Answer to \"second message here\"").expect("second answer");
+    let first = run
+        .stdout
+        .find("answer: Answer to \"hello there\"")
+        .expect("first answer");
+    let second = run
+        .stdout
+        .find("answer: Answer to \"second message here\"")
+        .expect("second answer");
     assert!(first < second, "{}", run.stdout);
     assert_eq!(run.stdout.matches("session ").count(), 1, "{}", run.stdout);
 }
@@ -79,13 +94,26 @@ async fn flowgen_chat_from_a_pipe_takes_the_next_line_as_the_answer() {
         ]
     );
     assert_eq!(sandbox.requests_for("create_chat"), 1);
-    assert_eq!(sandbox.requests_for("send_message"), 2, "the answer went as input, not as a message");
+    assert_eq!(
+        sandbox.requests_for("send_message"),
+        2,
+        "the answer went as input, not as a message"
+    );
     assert_eq!(sandbox.requests_for("send_input"), 1);
 
     // Without an answer the conversation stops where `ask` would: needs input, exit 5.
-    let run = assist(&sandbox.base_url(), &["flowgen", "chat"], "deploy after my approval\n").await;
+    let run = assist(
+        &sandbox.base_url(),
+        &["flowgen", "chat"],
+        "deploy after my approval\n",
+    )
+    .await;
     assert_eq!(run.code, 5, "{} {}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("  status: waiting for input"), "no debug quotes: {}", run.stdout);
+    assert!(
+        run.stdout.contains("  status: waiting for input"),
+        "no debug quotes: {}",
+        run.stdout
+    );
     assert!(!run.stdout.contains("status: \""), "{}", run.stdout);
 }
 
@@ -99,10 +127,20 @@ async fn chat_commands_work_from_a_pipe_and_failures_end_it_with_ask_codes() {
     )
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(of_type(&json_lines(&run.stdout), "session").len(), 2, "/new: {}", run.stdout);
+    assert_eq!(
+        of_type(&json_lines(&run.stdout), "session").len(),
+        2,
+        "/new: {}",
+        run.stdout
+    );
     assert_eq!(sandbox.requests_for("create_v3_flow_assistant_session"), 2);
 
-    let run = assist(&sandbox.base_url(), &["flowhunt", "chat"], "please [fail]\nnever sent\n").await;
+    let run = assist(
+        &sandbox.base_url(),
+        &["flowhunt", "chat"],
+        "please [fail]\nnever sent\n",
+    )
+    .await;
     assert_eq!(run.code, 3, "{} {}", run.stdout, run.stderr);
     assert!(!run.stdout.contains("never sent"), "{}", run.stdout);
 }
@@ -144,7 +182,8 @@ async fn a_person_at_a_terminal_chats_interrupts_starts_anew_and_keeps_history()
         .await
         .unwrap();
     let base = sandbox.base_url();
-    let data = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("chat-pty-{}", std::process::id()));
+    let data =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("chat-pty-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data).unwrap();
 
@@ -157,7 +196,8 @@ async fn a_person_at_a_terminal_chats_interrupts_starts_anew_and_keeps_history()
             enter(&mut p, "hello there");
             let first = p.exp_regex("session [0-9a-f-]{36}").unwrap().1;
             p.exp_string("Searching the docs (search_docs)").unwrap();
-            p.exp_string("Answer to \"hello there\": 2 words received.").unwrap();
+            p.exp_string("Answer to \"hello there\": 2 words received.")
+                .unwrap();
             p.exp_string("you> ").unwrap();
 
             // Ctrl-C while the reply streams: it stops, nothing is re-sent, the prompt returns.
@@ -178,7 +218,8 @@ async fn a_person_at_a_terminal_chats_interrupts_starts_anew_and_keeps_history()
             p.exp_string("you> ").unwrap();
             enter(&mut p, "third one");
             let second = p.exp_regex("session [0-9a-f-]{36}").unwrap().1;
-            p.exp_string("Answer to \"third one\": 2 words received.").unwrap();
+            p.exp_string("Answer to \"third one\": 2 words received.")
+                .unwrap();
             p.exp_string("you> ").unwrap();
 
             // A pasted key never reaches the history file.
@@ -193,12 +234,22 @@ async fn a_person_at_a_terminal_chats_interrupts_starts_anew_and_keeps_history()
     .await
     .unwrap();
     assert_ne!(transcript.0, transcript.1, "/new starts a new session");
-    assert_eq!(sandbox.requests_for("invoke_v3_flow_assistant_response"), 5, "nothing re-sent after Ctrl-C");
+    assert_eq!(
+        sandbox.requests_for("invoke_v3_flow_assistant_response"),
+        5,
+        "nothing re-sent after Ctrl-C"
+    );
     assert_eq!(sandbox.requests_for("create_v3_flow_assistant_session"), 2);
 
     let history = std::fs::read_to_string(data.join("data/assist/chat-history")).unwrap();
-    assert!(history.contains("hello there") && history.contains("third one"), "{history}");
-    assert!(!history.contains(FLOWHUNT_KEY), "no key in the history: {history}");
+    assert!(
+        history.contains("hello there") && history.contains("third one"),
+        "{history}"
+    );
+    assert!(
+        !history.contains(FLOWHUNT_KEY),
+        "no key in the history: {history}"
+    );
 
     // A second run recalls the last message with Up; Ctrl-C on an empty line leaves.
     tokio::task::spawn_blocking({
@@ -222,10 +273,14 @@ async fn a_person_at_a_terminal_chats_interrupts_starts_anew_and_keeps_history()
 #[tokio::test(flavor = "multi_thread")]
 async fn a_terminal_is_told_when_a_list_is_empty() {
     let sandbox = Sandbox::start().await.unwrap();
-    let data = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("empty-pty-{}", std::process::id()));
+    let data =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("empty-pty-{}", std::process::id()));
     let base = sandbox.base_url();
     tokio::task::spawn_blocking(move || {
-        for (args, said) in [(&["flowgen", "chats"][..], "no chats"), (&["pieces", "list"][..], "no conversations")] {
+        for (args, said) in [
+            (&["flowgen", "chats"][..], "no chats"),
+            (&["pieces", "list"][..], "no conversations"),
+        ] {
             let mut p = at_terminal(&base, &data, args);
             p.exp_string(said).unwrap();
             p.exp_eof().unwrap();

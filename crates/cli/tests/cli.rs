@@ -23,11 +23,16 @@ async fn flowhunt_ask_in_text_and_json() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("  → Searching the docs (search_docs)\n  ✓ search_docs done"),
+        run.stdout
+            .contains("  → Searching the docs (search_docs)\n  ✓ search_docs done"),
         "events are printed with readable labels: {}",
         run.stdout
     );
-    assert!(!run.stdout.contains("v3_tool_call"), "no wire names on a terminal: {}", run.stdout);
+    assert!(
+        !run.stdout.contains("v3_tool_call"),
+        "no wire names on a terminal: {}",
+        run.stdout
+    );
 
     let run = assist(
         &sandbox.base_url(),
@@ -40,7 +45,9 @@ async fn flowhunt_ask_in_text_and_json() {
     assert_eq!(lines.first().unwrap()["type"], "session");
     assert!(lines.iter().filter(|l| l["type"] == "event").count() >= 4);
     assert!(
-        lines.iter().any(|l| l["event"]["action_type"] == "v3_tool_call_start"),
+        lines
+            .iter()
+            .any(|l| l["event"]["action_type"] == "v3_tool_call_start"),
         "--json keeps the raw names"
     );
     let last = lines.last().unwrap();
