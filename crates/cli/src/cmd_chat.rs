@@ -237,6 +237,9 @@ async fn converse(ctx: &Ctx, service: &str, mut conversation: impl Conversation)
                 note(&format!("error: {}", one_line(&failure.message)));
             }
         }
+        if terminal && input.awaiting() {
+            note("the question is no longer asked: what you type now is sent as a new message");
+        }
     }
     Ok(if terminal { exit::OK } else { code })
 }

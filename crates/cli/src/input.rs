@@ -93,6 +93,12 @@ impl Input {
         matches!(self.kind, Kind::Editor { .. })
     }
 
+    /// Whether a prompt is still waiting for its line (a question that outlived its reply's
+    /// deadline): the next read takes that line without prompting again.
+    pub fn awaiting(&self) -> bool {
+        self.state.try_lock().is_ok_and(|state| state.pending)
+    }
+
     /// The next line, prompted with `prompt`; `remember` puts it in the editor's history.
     pub async fn read(&self, prompt: &str, remember: bool) -> Line {
         let mut state = self.state.lock().await;

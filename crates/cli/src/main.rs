@@ -120,11 +120,8 @@ fn main() -> ExitCode {
     let result: Result<u8, Failure> = runtime.block_on(async {
         match cli.command {
             Command::Demo => {
-                cmd_demo::run(
-                    printer,
-                    Limit::new(flags.timeout, Some(std::time::Duration::from_secs(60))),
-                )
-                .await
+                let limit = Limit::new(flags.timeout, Some(std::time::Duration::from_secs(60)));
+                limit.run(cmd_demo::run(printer, limit)).await
             }
             Command::Flowhunt(command) => cmd_flowhunt::run(&context::config(flags, printer)?, command).await,
             Command::Flowgen(command) => cmd_flowgen::run(&context::config(flags, printer)?, command).await,

@@ -191,8 +191,9 @@ async fn keys_from_env_and_flags_are_never_written_to_disk() {
         .join(format!("no-keys-on-disk-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
-    let runs: [&[&str]; 4] = [
+    let runs: [&[&str]; 5] = [
         &["flowhunt", "ask", "hello there"],
+        &["flowhunt", "chat"],
         &[
             "--json",
             "flowgen",

@@ -154,6 +154,11 @@ async fn the_timeout_is_overall_for_the_whole_command() {
     // Create (2 s) then invoke (2 s): each within 3 s, together not. Per-operation deadlines
     // would end after about 5 s.
     assert!(took < Duration::from_millis(4500), "ended after {took:?}");
+
+    // A stream that never ends on its own ends at the deadline too.
+    let quiet = Sandbox::start().await.unwrap();
+    let run = assist(&quiet.base_url(), &["--timeout", "1", "pieces", "watch"], "").await;
+    assert_eq!(run.code, 4, "{}", run.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]
