@@ -148,12 +148,16 @@ pub fn print_outcome(printer: Printer, outcome: &Outcome) {
     }
 }
 
-/// Prints a FlowGen chat's history (`history ID`, `/history`); says so when it is empty.
+/// Prints a FlowGen chat's history (`history ID`, `/history`); says so when it is empty. Human
+/// output leaves out the `__STATUS_...` markers; `--json` has every message.
 pub fn print_history(printer: Printer, messages: &[flowgen_api::types::Message]) {
     if messages.is_empty() {
         printer.empty("messages");
     }
     for m in messages {
+        if m.content.starts_with("__STATUS_") && !printer.json {
+            continue; // status markers are the service's bookkeeping, not the conversation
+        }
         printer.emit(
             format!(
                 "{} {}: {}",

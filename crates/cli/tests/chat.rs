@@ -292,3 +292,30 @@ async fn a_terminal_is_told_when_a_list_is_empty() {
     let run = assist(&sandbox.base_url(), &["flowgen", "chats"], "").await;
     assert_eq!((run.code, run.stdout.as_str()), (0, ""));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flowgen_question_is_asked_inline_at_the_terminal() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let data = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("flowgen-pty-{}", std::process::id()));
+    let base = sandbox.base_url();
+    tokio::task::spawn_blocking(move || {
+        let mut p = at_terminal(&base, &data, &["flowgen", "chat"]);
+        p.exp_string("you> ").unwrap();
+        enter(&mut p, "deploy after my approval");
+        p.exp_string("status: waiting for input").unwrap();
+        p.exp_string("question: Do you approve this request").unwrap();
+        p.exp_string("answer> ").unwrap();
+        enter(&mut p, "yes");
+        p.exp_string("Thanks, received \"yes\". Done: deploy after my approval").unwrap();
+        p.exp_string("you> ").unwrap();
+        enter(&mut p, "/history");
+        p.exp_string("user: yes").unwrap();
+        enter(&mut p, "/quit");
+        p.exp_eof().unwrap();
+        let _ = std::fs::remove_dir_all(&data);
+    })
+    .await
+    .unwrap();
+    assert_eq!(sandbox.requests_for("send_input"), 1);
+    assert_eq!(sandbox.requests_for("send_message"), 1);
+}
