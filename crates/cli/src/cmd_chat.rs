@@ -192,7 +192,7 @@ async fn converse(ctx: &Ctx, service: &str, mut conversation: impl Conversation)
                 continue;
             }
             "/history" => {
-                match conversation.history(ctx).await {
+                match ctx.limit.run(conversation.history(ctx)).await {
                     Ok(true) => {}
                     Ok(false) => print_transcript(ctx, &transcript),
                     Err(failure) => note(&format!("error: {}", one_line(&failure.message))),

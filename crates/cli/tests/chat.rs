@@ -296,7 +296,8 @@ async fn a_terminal_is_told_when_a_list_is_empty() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_flowgen_question_is_asked_inline_at_the_terminal() {
     let sandbox = Sandbox::start().await.unwrap();
-    let data = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("flowgen-pty-{}", std::process::id()));
+    let data =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("flowgen-pty-{}", std::process::id()));
     let base = sandbox.base_url();
     tokio::task::spawn_blocking(move || {
         let mut p = at_terminal(&base, &data, &["flowgen", "chat"]);
@@ -306,7 +307,8 @@ async fn a_flowgen_question_is_asked_inline_at_the_terminal() {
         p.exp_string("question: Do you approve this request").unwrap();
         p.exp_string("answer> ").unwrap();
         enter(&mut p, "yes");
-        p.exp_string("Thanks, received \"yes\". Done: deploy after my approval").unwrap();
+        p.exp_string("Thanks, received \"yes\". Done: deploy after my approval")
+            .unwrap();
         p.exp_string("you> ").unwrap();
         enter(&mut p, "/history");
         p.exp_string("user: yes").unwrap();
