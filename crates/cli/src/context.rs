@@ -40,8 +40,22 @@ pub struct Failure {
     pub message: String,
 }
 
+/// The message of a passed deadline, naming the CLI's flag (the facade names none).
+pub fn deadline_message(limit: Duration) -> String {
+    format!(
+        "the deadline of {}s (--timeout) passed; raise --timeout or try again later",
+        limit.as_secs()
+    )
+}
+
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
+        if let Error::Deadline { limit, .. } = &error {
+            return Self {
+                code: exit::DEADLINE,
+                message: deadline_message(*limit),
+            };
+        }
         let code = match error.kind() {
             ErrorKind::Config | ErrorKind::InvalidArgument => exit::USAGE,
             ErrorKind::Deadline => exit::DEADLINE,

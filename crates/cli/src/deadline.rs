@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::context::{Failure, exit};
+use crate::context::{Failure, deadline_message, exit};
 
 /// Margin for the facade, which adds its own per-operation timeout to a later `now`.
 const FACADE_MARGIN: Duration = Duration::from_secs(366 * 24 * 3600);
@@ -43,10 +43,7 @@ impl Limit {
             Ok(result) => result,
             Err(_) => Err(Failure {
                 code: exit::DEADLINE,
-                message: format!(
-                    "the deadline of {}s (--timeout) passed; raise --timeout or try again later",
-                    limit.as_secs()
-                ),
+                message: deadline_message(limit),
             }),
         }
     }
