@@ -2,15 +2,17 @@
 
 use std::time::{Duration, Instant};
 
-use assistants::{AnswerWith, AskEvent, Client, Config, ConversationChange, Outcome};
+use assistants::{AnswerWith, Client, ConversationChange, Outcome};
 use assistants_sandbox::{DEFAULT_API_KEY, Sandbox, Timing};
 use futures::StreamExt;
 
-use crate::cmd_flowhunt::{event_record, print_outcome};
 use crate::cmd_pieces::print_change;
-use crate::context::{Failure, exit};
-use crate::print::{Printer, finish};
+use crate::context::{Failure, demo_config, exit};
+use crate::deadline::Limit;
+use crate::print::Printer;
 use crate::record::Record;
+use crate::reply::{self, print_outcome};
+use crate::text::one_line;
 
 struct Row {
     service: &'static str,
@@ -41,7 +43,7 @@ fn label(outcome: &Outcome) -> String {
 }
 
 /// Runs the demo; exits 0 when every service behaved.
-pub async fn run(printer: Printer, timeout: Option<u64>) -> Result<u8, Failure> {
+pub async fn run(printer: Printer, limit: Limit) -> Result<u8, Failure> {
     let sandbox = Sandbox::builder()
         .timing(Timing::realtime(Duration::from_millis(150)))
         .start()
@@ -56,33 +58,13 @@ pub async fn run(printer: Printer, timeout: Option<u64>) -> Result<u8, Failure> 
             base_url: sandbox.base_url(),
         },
     );
-    let mut config = Config::default()
-        .with_base_url(&sandbox.base_url())
-        .with_flowhunt("demo-key", "demo-workspace")
-        .with_flowgen_key(DEFAULT_API_KEY);
-    config.settings.timeout = Some(Duration::from_secs(timeout.unwrap_or(60)));
-    let client = Client::new(config);
+    let client = Client::new(demo_config(&sandbox.base_url(), DEFAULT_API_KEY, limit));
     let mut rows = Vec::new();
 
     printer.say("\n== FlowHunt: ask the flow assistant, events as they arrive");
     let started = Instant::now();
     let session = client.flowhunt()?.create_session().await?;
-    let spinner = printer.spinner("FlowHunt is thinking");
-    let mut events = session.ask("How do I add a chat input to my flow?");
-    let mut outcome = None;
-    while let Some(item) = events.next().await {
-        match item? {
-            AskEvent::Event { event, .. } => {
-                let text = format!("  [{}] {}", event.action_type, event.event_type);
-                printer.emit_over(spinner.as_ref(), text, event_record(&event, None));
-            }
-            AskEvent::Done { outcome: done, .. } => outcome = Some(done),
-        }
-    }
-    finish(spinner);
-    let outcome = outcome.unwrap_or(Outcome::Failed {
-        reason: "no outcome".into(),
-    });
+    let outcome = reply::flowhunt(printer, session.ask("How do I add a chat input to my flow?")).await?;
     print_outcome(printer, &outcome);
     rows.push(Row {
         service: "FlowHunt",
@@ -97,8 +79,8 @@ pub async fn run(printer: Printer, timeout: Option<u64>) -> Result<u8, Failure> 
     let chat = flowgen.create_chat("Launch plan", "demo-flow").await?;
     let spinner = printer.spinner("FlowGen run in progress");
     let handler = AnswerWith(|prompt: &str| {
-        printer.emit(
-            format!("  question: {prompt}\n  demo answers: yes"),
+        spinner.emit(
+            format!("  question: {}\n  demo answers: yes", one_line(prompt)),
             Record::Status {
                 status: "wait_for_human_input".into(),
                 prompt: Some(prompt.to_string()),
@@ -114,7 +96,7 @@ pub async fn run(printer: Printer, timeout: Option<u64>) -> Result<u8, Failure> 
             handler,
         )
         .await;
-    finish(spinner);
+    drop(spinner);
     let outcome = outcome?;
     print_outcome(printer, &outcome);
     rows.push(Row {

@@ -1,12 +1,11 @@
-//! `assist flowgen ...`: ask (answering questions from the terminal or stdin), chats, history,
-//! delete.
+//! `assist flowgen ...`: ask (answering questions from the terminal or stdin), chat, chats,
+//! history, delete.
 
-use assistants::{AnswerWith, Client};
-
-use crate::cmd_flowhunt::print_outcome;
-use crate::context::{Failure, ask_user, outcome_code};
-use crate::print::{Printer, finish};
-use crate::record::{MessageRecord, Record, payload};
+use crate::context::{Ctx, Failure, check_id, exit, outcome_code};
+use crate::input::Input;
+use crate::record::{Record, payload};
+use crate::reply;
+use crate::text::one_line;
 
 /// `assist flowgen ...`
 #[derive(clap::Subcommand, Debug)]
@@ -22,9 +21,23 @@ pub enum Command {
         /// The message.
         message: String,
     },
-    /// List chats.
+    /// Talk in one chat: a new one from the flow with the first message, unless --chat is given.
+    ///
+    /// On a terminal: a line editor with history (Alt-Enter for a new line), status changes as
+    /// they happen, questions asked inline, answers as Markdown; Ctrl-C stops following a
+    /// reply, Ctrl-D or /quit leaves. With stdin a pipe, each line is one message and a
+    /// question takes the next line as its answer; --timeout applies to each reply.
+    Chat {
+        /// Continue this chat.
+        #[arg(long, conflicts_with = "flow")]
+        chat: Option<String>,
+        /// The flow new chats are created from (for the first message and /new).
+        #[arg(long, env = "FLOWGEN_FLOW_ID")]
+        flow: Option<String>,
+    },
+    /// List chats (on a terminal, says when there are none; --json then prints nothing).
     Chats,
-    /// A chat's messages.
+    /// A chat's messages (on a terminal, says when there are none; --json then prints nothing).
     History {
         /// The chat.
         id: String,
@@ -36,115 +49,118 @@ pub enum Command {
     },
 }
 
+/// The chat to use, checked before anything is created: the one given, or a flow to create one.
+pub enum Target {
+    /// An existing chat.
+    Chat(String),
+    /// A new chat from this flow.
+    Flow(String),
+}
+
+impl Target {
+    /// Checks `--chat` / `--flow` (FLOWGEN_FLOW_ID).
+    pub fn new(chat: Option<String>, flow: Option<String>) -> Result<Self, Failure> {
+        match (chat, flow) {
+            (Some(chat), _) => {
+                check_id("the chat id", &chat)?;
+                Ok(Self::Chat(chat))
+            }
+            (None, Some(flow)) => {
+                check_id("the flow id", &flow)?;
+                Ok(Self::Flow(flow))
+            }
+            (None, None) => Err(Failure::usage(
+                "FLOWGEN_FLOW_ID is not set: export it, or pass --flow or --chat",
+            )),
+        }
+    }
+}
+
+/// Creates a chat from `flow` and says so.
+pub async fn create_chat(ctx: &Ctx, flowgen: &assistants::FlowGen, flow: &str) -> Result<String, Failure> {
+    let chat = flowgen.create_chat("assist", flow).await?;
+    announce(ctx, &chat.id);
+    Ok(chat.id)
+}
+
+/// Prints the chat in use.
+pub fn announce(ctx: &Ctx, chat_id: &str) {
+    ctx.printer.emit(
+        format!("chat {}", one_line(chat_id)),
+        Record::Chat {
+            chat_id: chat_id.to_string(),
+            chat: None,
+        },
+    );
+}
+
 /// Runs a `flowgen` command.
-pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<u8, Failure> {
-    let flowgen = client.flowgen()?;
+pub async fn run(ctx: &Ctx, command: Command) -> Result<u8, Failure> {
     match command {
         Command::Ask { chat, flow, message } => {
-            let chat_id = match (chat, flow) {
-                (Some(chat), _) => chat,
-                (None, Some(flow)) => flowgen.create_chat("assist", &flow).await?.id,
-                (None, None) => {
-                    return Err(Failure::usage(
-                        "FLOWGEN_FLOW_ID is not set: export it, or pass --flow or --chat",
-                    ));
-                }
-            };
-            printer.emit(
-                format!("chat {chat_id}"),
-                Record::Chat {
-                    chat_id: chat_id.clone(),
-                    chat: None,
-                },
-            );
-            let spinner = printer.spinner("waiting for the run");
-            let handler = AnswerWith(|prompt: &str| {
-                printer.emit(
-                    format!("question: {prompt}"),
-                    Record::Status {
-                        status: "wait_for_human_input".into(),
-                        prompt: Some(prompt.to_string()),
-                        answer: None,
-                    },
-                );
-                ask_user(prompt)
-            });
-            // Status changes are reported from the chat's shared poll loop: no extra requests.
-            let last = std::sync::Mutex::new(None::<String>);
-            let statuses = flowgen.wait_until(&chat_id, |chat| {
-                let status = chat.status.to_string();
-                if let Ok(mut last) = last.lock()
-                    && last.as_deref() != Some(status.as_str())
-                {
-                    printer.emit(
-                        format!("  status: {status:?}"),
-                        Record::Status {
-                            status: status.clone(),
-                            prompt: None,
-                            answer: None,
-                        },
-                    );
-                    *last = Some(status);
-                }
-                false
-            });
-            let outcome = tokio::select! {
-                outcome = flowgen.send_and_wait(&chat_id, &message, handler) => outcome,
-                Err(error) = statuses => Err(error),
-            };
-            finish(spinner);
-            let outcome = outcome?;
-            if let assistants::Outcome::Completed { messages, .. } = &outcome {
-                for m in messages {
-                    printer.emit(
-                        format!("  {}: {}", m.author.as_deref().unwrap_or("user"), m.text),
-                        Record::Message {
-                            message: MessageRecord::Turn(m.clone()),
-                        },
-                    );
-                }
-            }
-            print_outcome(printer, &outcome);
-            Ok(outcome_code(&outcome))
+            let target = Target::new(chat, flow)?;
+            ctx.check_message(&message)?;
+            let flowgen = ctx.flowgen()?;
+            let input = Input::lines();
+            ctx.limit
+                .run(async {
+                    let chat_id = match target {
+                        Target::Chat(id) => {
+                            announce(ctx, &id);
+                            id
+                        }
+                        Target::Flow(flow) => create_chat(ctx, &flowgen, &flow).await?,
+                    };
+                    let outcome = reply::flowgen(ctx.printer, &flowgen, &chat_id, &message, &input).await?;
+                    reply::print_outcome(ctx.printer, &outcome);
+                    Ok(outcome_code(&outcome))
+                })
+                .await
         }
+        Command::Chat { chat, flow } => crate::cmd_chat::flowgen(ctx, chat, flow).await,
         Command::Chats => {
-            for chat in flowgen.list_chats().await? {
-                printer.emit(
-                    format!("{}  {:<24} {}", chat.id, chat.status.to_string(), chat.name),
+            let flowgen = ctx.flowgen()?;
+            let chats = ctx.limit.run(async { Ok(flowgen.list_chats().await?) }).await?;
+            if chats.is_empty() {
+                ctx.printer.empty("chats");
+            }
+            for chat in chats {
+                ctx.printer.emit(
+                    format!(
+                        "{}  {:<24} {}",
+                        one_line(&chat.id),
+                        crate::label::flowgen_status(&chat.status.to_string()),
+                        one_line(&chat.name)
+                    ),
                     Record::Chat {
                         chat_id: chat.id.clone(),
                         chat: Some(payload(&chat)),
                     },
                 );
             }
-            Ok(0)
+            Ok(exit::OK)
         }
         Command::History { id } => {
-            for m in flowgen.history(&id).await? {
-                printer.emit(
-                    format!(
-                        "{} {}: {}",
-                        m.created.as_deref().unwrap_or(""),
-                        m.type_,
-                        m.content
-                    ),
-                    Record::Message {
-                        message: MessageRecord::History(payload(&m)),
-                    },
-                );
-            }
-            Ok(0)
+            check_id("the chat id", &id)?;
+            let flowgen = ctx.flowgen()?;
+            let messages = ctx.limit.run(async { Ok(flowgen.history(&id).await?) }).await?;
+            reply::print_history(ctx.printer, &messages);
+            Ok(exit::OK)
         }
         Command::Delete { id } => {
-            flowgen.delete_chat(&id).await?;
-            printer.emit(
-                format!("deleted {id}"),
+            check_id("the chat id", &id)?;
+            let flowgen = ctx.flowgen()?;
+            ctx.limit
+                .run(async { Ok(flowgen.delete_chat(&id).await?) })
+                .await?;
+            ctx.printer.emit(
+                format!("deleted {}", one_line(&id)),
                 Record::Deleted {
                     service: "flowgen".into(),
                     id: id.clone(),
                 },
             );
-            Ok(0)
+            Ok(exit::OK)
         }
     }
 }

@@ -1,16 +1,17 @@
 //! `assist pieces ...`: list, create, delete, watch.
 
-use assistants::{Client, ConversationChange};
+use assistants::ConversationChange;
 use futures::StreamExt;
 
-use crate::context::Failure;
+use crate::context::{Ctx, Failure, check_id, exit};
 use crate::print::Printer;
 use crate::record::{Change, Record};
+use crate::text::one_line;
 
 /// `assist pieces ...`
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
-    /// List conversations.
+    /// List conversations (on a terminal, says when there are none; --json then prints nothing).
     List,
     /// Create a conversation.
     Create {
@@ -23,7 +24,7 @@ pub enum Command {
         /// The conversation.
         id: String,
     },
-    /// Stream changes (reconnecting, reconciling) until Ctrl-C or --count changes.
+    /// Stream changes (reconnecting, reconciling) until Ctrl-C, --count changes or --timeout.
     Watch {
         /// Stop after this many changes.
         #[arg(long)]
@@ -32,14 +33,19 @@ pub enum Command {
 }
 
 /// Runs a `pieces` command.
-pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<u8, Failure> {
-    let pieces = client.pieces()?;
+pub async fn run(ctx: &Ctx, command: Command) -> Result<u8, Failure> {
+    let printer = ctx.printer;
     match command {
         Command::List => {
-            for c in pieces.list().await? {
+            let pieces = ctx.pieces()?;
+            let conversations = ctx.limit.run(async { Ok(pieces.list().await?) }).await?;
+            if conversations.is_empty() {
+                printer.empty("conversations");
+            }
+            for c in conversations {
                 let name = c.name.clone().unwrap_or_default();
                 printer.emit(
-                    format!("{}  {name}", c.id),
+                    format!("{}  {}", one_line(&c.id), one_line(&name)),
                     Record::Conversation {
                         id: c.id.clone(),
                         name,
@@ -48,9 +54,10 @@ pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<
             }
         }
         Command::Create { name } => {
-            let c = pieces.create(&name).await?;
+            let pieces = ctx.pieces()?;
+            let c = ctx.limit.run(async { Ok(pieces.create(&name).await?) }).await?;
             printer.emit(
-                format!("created {}", c.id),
+                format!("created {}", one_line(&c.id)),
                 Record::Created {
                     id: c.id.clone(),
                     name,
@@ -58,9 +65,11 @@ pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<
             );
         }
         Command::Delete { id } => {
-            pieces.delete(&id).await?;
+            check_id("the conversation id", &id)?;
+            let pieces = ctx.pieces()?;
+            ctx.limit.run(async { Ok(pieces.delete(&id).await?) }).await?;
             printer.emit(
-                format!("deleted {id}"),
+                format!("deleted {}", one_line(&id)),
                 Record::Deleted {
                     service: "pieces".into(),
                     id: id.clone(),
@@ -68,16 +77,22 @@ pub async fn run(client: &Client, printer: Printer, command: Command) -> Result<
             );
         }
         Command::Watch { count } => {
-            let mut changes = pieces.watch_conversations();
-            let mut seen = 0;
-            while count.is_none_or(|n| seen < n) {
-                let Some(change) = changes.next().await else { break };
-                print_change(printer, &change?);
-                seen += 1;
-            }
+            let pieces = ctx.pieces()?;
+            ctx.limit
+                .run(async {
+                    let mut changes = pieces.watch_conversations();
+                    let mut seen = 0usize;
+                    while count.is_none_or(|n| seen < n) {
+                        let Some(change) = changes.next().await else { break };
+                        print_change(printer, &change?);
+                        seen = seen.saturating_add(1);
+                    }
+                    Ok(())
+                })
+                .await?;
         }
     }
-    Ok(0)
+    Ok(exit::OK)
 }
 
 /// Prints one change.
@@ -87,7 +102,7 @@ pub fn print_change(printer: Printer, change: &ConversationChange) {
         ConversationChange::Removed(id) => ("removed", Change::Removed, id),
     };
     printer.emit(
-        format!("  {kind} {id}"),
+        format!("  {kind} {}", one_line(id)),
         Record::Change {
             change,
             id: id.clone(),

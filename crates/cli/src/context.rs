@@ -1,9 +1,18 @@
-//! Configuration from flags and the environment, errors as exit codes, and human input.
+//! Configuration from flags and the environment, input checks, and errors as exit codes.
+//!
+//! [`config`] is the only place that touches the facade's `Config` and `Settings` fields.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use assistants::{Config, Error, ErrorKind, Outcome};
+use assistants::{Client, Config, Error, ErrorKind, FlowGen, FlowHunt, Outcome, Pieces};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::deadline::Limit;
+use crate::input::KeyFilter;
+use crate::keys::{self, EnvKey};
+use crate::print::Printer;
 
 /// Documented exit codes.
 pub mod exit {
@@ -19,6 +28,9 @@ pub mod exit {
     pub const NEEDS_INPUT: u8 = 5;
 }
 
+/// Longest id accepted: real ids are far shorter, and an id is checked before it is printed.
+const MAX_ID_BYTES: usize = 1024;
+
 /// A failure with its exit code.
 #[derive(Debug)]
 pub struct Failure {
@@ -28,8 +40,22 @@ pub struct Failure {
     pub message: String,
 }
 
+/// The message of a passed deadline, naming the CLI's flag (the facade names none).
+pub fn deadline_message(limit: Duration) -> String {
+    format!(
+        "the deadline of {}s (--timeout) passed; raise --timeout or try again later",
+        limit.as_secs()
+    )
+}
+
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
+        if let Error::Deadline { limit, .. } = &error {
+            return Self {
+                code: exit::DEADLINE,
+                message: deadline_message(*limit),
+            };
+        }
         let code = match error.kind() {
             ErrorKind::Config | ErrorKind::InvalidArgument => exit::USAGE,
             ErrorKind::Deadline => exit::DEADLINE,
@@ -52,18 +78,185 @@ impl Failure {
     }
 }
 
-/// The facade configuration: environment first, flags over it.
-pub fn config(timeout: Option<u64>, api_key: Option<String>, base_url: Option<String>) -> Config {
-    let mut config = Config::from_env();
-    config.settings.timeout = timeout.map(Duration::from_secs).or(config.settings.timeout);
-    if let Some(key) = api_key.filter(|k| !k.is_empty()) {
-        config.flowhunt_api_key = Some(key.clone().into());
-        config.flowgen_api_key = Some(key.into());
+/// The global flags that shape the client.
+#[derive(Debug, Default)]
+pub struct Flags {
+    /// `--timeout SECONDS`.
+    pub timeout: Option<u64>,
+    /// `--api-key KEY`.
+    pub api_key: Option<String>,
+    /// `--api-key-file PATH` (`-`: stdin).
+    pub api_key_file: Option<PathBuf>,
+    /// `--base-url URL`.
+    pub base_url: Option<String>,
+}
+
+/// What every command works with: the client, the printer, the deadline and the checks.
+pub struct Ctx {
+    /// The facade client.
+    pub client: Client,
+    /// Where output goes.
+    pub printer: Printer,
+    /// `--timeout` (the default when not given).
+    pub limit: Limit,
+    /// The keys in use, so that nothing written to disk (chat history) ever holds one.
+    keys: Vec<SecretString>,
+    max_message_bytes: usize,
+    flowhunt_key: Result<(), String>,
+    flowhunt_workspace: bool,
+    flowgen_key: Result<(), String>,
+}
+
+/// The default deadline of a command (of each reply, in `chat`): the facade's own default.
+fn default_timeout() -> Option<Duration> {
+    assistants::Settings::default().timeout
+}
+
+fn key_problem(var: &str, key: &EnvKey) -> Result<(), String> {
+    match key {
+        EnvKey::Key(_) => Ok(()),
+        EnvKey::Missing => Err(format!(
+            "{var} is not set: export it, or pass --api-key-file PATH"
+        )),
+        EnvKey::NotText => Err(format!("{var} is not valid UTF-8: set it to the key as text")),
     }
-    if let Some(base) = base_url {
-        config = config.with_base_url(&base);
+}
+
+/// Builds the context: environment first, flags over it. Reads `--api-key-file` (stdin for
+/// `-`) before anything else reads stdin.
+pub fn config(flags: Flags, printer: Printer) -> Result<Ctx, Failure> {
+    let flag_key = match (&flags.api_key_file, &flags.api_key) {
+        (Some(path), _) => Some(keys::from_file(path)?),
+        (None, Some(key)) => keys::from_flag(key),
+        (None, None) => None,
+    };
+    let limit = Limit::new(flags.timeout, default_timeout());
+    let mut config = Config::from_env().with_timeout(limit.for_facade());
+    let flowhunt_env = keys::from_env("FLOWHUNT_API_KEY");
+    let flowgen_env = keys::from_env("FLOWGEN_API_KEY");
+    let pick = |env: &EnvKey| match (&flag_key, env) {
+        (Some(key), _) => Some(key.clone()),
+        (None, EnvKey::Key(key)) => Some(key.clone()),
+        _ => None,
+    };
+    config.flowhunt_api_key = pick(&flowhunt_env).map(SecretString::from);
+    config.flowgen_api_key = pick(&flowgen_env).map(SecretString::from);
+    config.flowhunt_workspace_id = config
+        .flowhunt_workspace_id
+        .map(|w| w.trim().to_string())
+        .filter(|w| !w.is_empty());
+    if let Some(base) = &flags.base_url {
+        config = config.with_base_url(base);
     }
-    config
+    let given = flag_key.is_some();
+    Ok(Ctx {
+        keys: [&config.flowhunt_api_key, &config.flowgen_api_key]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect(),
+        max_message_bytes: config.settings.max_message_bytes,
+        flowhunt_key: if given {
+            Ok(())
+        } else {
+            key_problem("FLOWHUNT_API_KEY", &flowhunt_env)
+        },
+        flowhunt_workspace: config.flowhunt_workspace_id.is_some(),
+        flowgen_key: if given {
+            Ok(())
+        } else {
+            key_problem("FLOWGEN_API_KEY", &flowgen_env)
+        },
+        client: Client::new(config),
+        printer,
+        limit,
+    })
+}
+
+/// The demo's configuration: everything at the in-process sandbox, with its keys.
+pub fn demo_config(base_url: &str, flowgen_key: &str, limit: Limit) -> Config {
+    Config::default()
+        .with_base_url(base_url)
+        .with_flowhunt("demo-key", "demo-workspace")
+        .with_flowgen_key(flowgen_key)
+        .with_timeout(limit.for_facade())
+}
+
+impl Ctx {
+    /// FlowHunt, or what to set first.
+    pub fn flowhunt(&self) -> Result<FlowHunt, Failure> {
+        self.flowhunt_key.clone().map_err(Failure::usage)?;
+        Ok(self.client.flowhunt()?)
+    }
+
+    /// FlowHunt for creating sessions, which also needs the workspace.
+    pub fn flowhunt_for_sessions(&self) -> Result<FlowHunt, Failure> {
+        let flowhunt = self.flowhunt()?;
+        if !self.flowhunt_workspace {
+            return Err(Failure::usage(
+                "FLOWHUNT_WORKSPACE_ID is not set: export it (new sessions are created in it)",
+            ));
+        }
+        Ok(flowhunt)
+    }
+
+    /// FlowGen, or what to set first.
+    pub fn flowgen(&self) -> Result<FlowGen, Failure> {
+        self.flowgen_key.clone().map_err(Failure::usage)?;
+        Ok(self.client.flowgen()?)
+    }
+
+    /// Pieces.
+    pub fn pieces(&self) -> Result<Pieces, Failure> {
+        Ok(self.client.pieces()?)
+    }
+
+    /// Tells whether a line holds one of the keys in use (such a line is never written to disk).
+    pub fn key_filter(&self) -> KeyFilter {
+        let keys = self.keys.clone();
+        Arc::new(move |text: &str| {
+            keys.iter()
+                .any(|k| !k.expose_secret().is_empty() && text.contains(k.expose_secret()))
+        })
+    }
+
+    /// Rejects a message the services would refuse, before anything is created or sent.
+    pub fn check_message(&self, message: &str) -> Result<(), Failure> {
+        if message.trim().is_empty() {
+            return Err(Failure::usage("the message is empty"));
+        }
+        if message.len() > self.max_message_bytes {
+            return Err(Failure::usage(format!(
+                "the message is {} bytes; the limit is {}",
+                message.len(),
+                self.max_message_bytes
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Rejects an id that cannot be one, before it is printed or sent: empty, over-long, a dot
+/// segment (`.`/`..` would escape its path segment) or holding control characters.
+pub fn check_id(what: &str, id: &str) -> Result<(), Failure> {
+    if id.trim().is_empty() {
+        return Err(Failure::usage(format!("{what} is empty")));
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Err(Failure::usage(format!(
+            "{what} is {} bytes long; ids are at most {MAX_ID_BYTES}",
+            id.len()
+        )));
+    }
+    if id == "." || id == ".." {
+        return Err(Failure::usage(format!(
+            "{what} {id:?} is a path segment, not an id"
+        )));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(Failure::usage(format!("{what} holds control characters")));
+    }
+    Ok(())
 }
 
 /// The exit code of an outcome.
@@ -75,17 +268,19 @@ pub fn outcome_code(outcome: &Outcome) -> u8 {
     }
 }
 
-/// Asks the user: on a terminal with a prompt on stderr, otherwise the next line of standard
-/// input. `None` when there is nothing (end of input).
-pub fn ask_user(prompt: &str) -> Option<String> {
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        let _ = write!(std::io::stderr(), "{prompt}\n> ");
-        let _ = std::io::stderr().flush();
-    }
-    let mut line = String::new();
-    match stdin.lock().read_line(&mut line) {
-        Ok(0) | Err(_) => None,
-        Ok(_) => Some(line.trim_end_matches(['\r', '\n']).to_string()).filter(|l| !l.is_empty()),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_checked_before_use() {
+        for bad in ["", "   ", ".", "..", "a\u{1b}b"] {
+            assert_eq!(check_id("chat id", bad).unwrap_err().code, exit::USAGE, "{bad:?}");
+        }
+        let long = "x".repeat(MAX_ID_BYTES + 1);
+        assert!(!check_id("chat id", &long).unwrap_err().message.contains(&long));
+        for good in ["k2j4h6g8f0d1s3a", "...", ".a", "a.b"] {
+            assert!(check_id("chat id", good).is_ok(), "{good}");
+        }
     }
 }

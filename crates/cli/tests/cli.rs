@@ -1,71 +1,15 @@
 //! The built `assist` binary against an in-process sandbox: output modes, exit codes, input,
 //! configuration errors, unreachable servers and deadlines. Keys never appear in any output.
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use assistants_sandbox::{DEFAULT_API_KEY, Faults, Sandbox};
 use serde_json::Value;
 
-const FLOWHUNT_KEY: &str = "fh_secret_never_printed";
+mod common;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `assist args` with the sandbox's URL and keys in the environment.
-async fn assist(base: &str, args: &[&str], stdin: &str) -> Run {
-    let (base, args, stdin) = (
-        base.to_string(),
-        args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        stdin.to_string(),
-    );
-    tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_assist"))
-            .args(&args)
-            .env_clear()
-            .env("FLOWHUNT_BASE_URL", &base)
-            .env("PIECES_BASE_URL", &base)
-            .env("FLOWGEN_BASE_URL", &base)
-            .env("FLOWHUNT_API_KEY", FLOWHUNT_KEY)
-            .env("FLOWHUNT_WORKSPACE_ID", "ws")
-            .env("FLOWGEN_API_KEY", DEFAULT_API_KEY)
-            .env("FLOWGEN_FLOW_ID", "flow1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the binary runs");
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into(),
-            stderr: String::from_utf8_lossy(&out.stderr).into(),
-        };
-        for secret in [FLOWHUNT_KEY, DEFAULT_API_KEY] {
-            assert!(
-                !run.stdout.contains(secret) && !run.stderr.contains(secret),
-                "a key leaked: {} {}",
-                run.stdout,
-                run.stderr
-            );
-        }
-        run
-    })
-    .await
-    .unwrap()
-}
-
-fn json_lines(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
-}
+use common::{FLOWHUNT_KEY, assist, json_lines};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn flowhunt_ask_in_text_and_json() {
@@ -79,8 +23,14 @@ async fn flowhunt_ask_in_text_and_json() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("[v3_tool_call_start]"),
-        "events are printed: {}",
+        run.stdout
+            .contains("  → Searching the docs (search_docs)\n  ✓ search_docs done"),
+        "events are printed with readable labels: {}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("v3_tool_call"),
+        "no wire names on a terminal: {}",
         run.stdout
     );
 
@@ -94,6 +44,12 @@ async fn flowhunt_ask_in_text_and_json() {
     let lines = json_lines(&run.stdout);
     assert_eq!(lines.first().unwrap()["type"], "session");
     assert!(lines.iter().filter(|l| l["type"] == "event").count() >= 4);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["event"]["action_type"] == "v3_tool_call_start"),
+        "--json keeps the raw names"
+    );
     let last = lines.last().unwrap();
     assert_eq!(last["type"], "outcome");
     assert_eq!(last["outcome"]["outcome"], "completed");
@@ -175,7 +131,7 @@ async fn configuration_errors_read_as_guidance() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr)
-            .contains("FLOWGEN_API_KEY is not set: export it or pass --api-key")
+            .contains("FLOWGEN_API_KEY is not set: export it, or pass --api-key-file PATH")
     );
     let run = assist(&sandbox.base_url(), &["flowhunt", "nope"], "").await;
     assert_eq!(run.code, 2);
@@ -235,8 +191,9 @@ async fn keys_from_env_and_flags_are_never_written_to_disk() {
         .join(format!("no-keys-on-disk-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
-    let runs: [&[&str]; 4] = [
+    let runs: [&[&str]; 5] = [
         &["flowhunt", "ask", "hello there"],
+        &["flowhunt", "chat"],
         &[
             "--json",
             "flowgen",
