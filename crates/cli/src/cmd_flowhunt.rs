@@ -121,8 +121,8 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<u8, Failure> {
                     "the cursor is not one `assist flowhunt ask --json` printed ({e}); pass the \"cursor\" object of its last event line"
                 ))
             })?;
-            check_id("the cursor's session id", &cursor.session_id)?;
-            let session = ctx.flowhunt()?.session(cursor.session_id.clone());
+            check_id("the cursor's session id", cursor.session_id())?;
+            let session = ctx.flowhunt()?.session(cursor.session_id());
             ctx.limit
                 .run(async {
                     let outcome = reply::flowhunt(ctx.printer, session.resume(cursor)).await?;

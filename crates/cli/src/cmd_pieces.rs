@@ -100,6 +100,7 @@ pub fn print_change(printer: Printer, change: &ConversationChange) {
     let (kind, change, id) = match change {
         ConversationChange::Added(id) => ("added", Change::Added, id),
         ConversationChange::Removed(id) => ("removed", Change::Removed, id),
+        _ => return, // kinds of change this version does not show
     };
     printer.emit(
         format!("  {kind} {}", one_line(id)),

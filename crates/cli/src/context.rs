@@ -56,6 +56,15 @@ impl From<Error> for Failure {
                 message: deadline_message(*limit),
             };
         }
+        // The library names environment variables and Config setters; say our flags.
+        if let Error::MissingSetting { var, .. } = &error {
+            return Self::usage(match *var {
+                "FLOWHUNT_WORKSPACE_ID" => {
+                    format!("{var} is not set: export it (new sessions are created in it)")
+                }
+                _ => format!("{var} is not set: export it or pass --api-key-file (or --api-key)"),
+            });
+        }
         let code = match error.kind() {
             ErrorKind::Config | ErrorKind::InvalidArgument => exit::USAGE,
             ErrorKind::Deadline => exit::DEADLINE,
@@ -109,7 +118,7 @@ pub struct Ctx {
 
 /// The default deadline of a command (of each reply, in `chat`): the facade's own default.
 fn default_timeout() -> Option<Duration> {
-    assistants::Settings::default().timeout
+    assistants::Settings::default().operation_timeout
 }
 
 fn key_problem(var: &str, key: &EnvKey) -> Result<(), String> {
@@ -131,7 +140,7 @@ pub fn config(flags: Flags, printer: Printer) -> Result<Ctx, Failure> {
         (None, None) => None,
     };
     let limit = Limit::new(flags.timeout, default_timeout());
-    let mut config = Config::from_env().with_timeout(limit.for_facade());
+    let mut config = Config::from_env().with_operation_timeout(limit.for_facade());
     let flowhunt_env = keys::from_env("FLOWHUNT_API_KEY");
     let flowgen_env = keys::from_env("FLOWGEN_API_KEY");
     let pick = |env: &EnvKey| match (&flag_key, env) {
@@ -179,7 +188,7 @@ pub fn demo_config(base_url: &str, flowgen_key: &str, limit: Limit) -> Config {
         .with_base_url(base_url)
         .with_flowhunt("demo-key", "demo-workspace")
         .with_flowgen_key(flowgen_key)
-        .with_timeout(limit.for_facade())
+        .with_operation_timeout(limit.for_facade())
 }
 
 impl Ctx {

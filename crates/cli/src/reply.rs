@@ -2,8 +2,6 @@
 //! status changes as they arrive (readable lines, or raw records with `--json`), a spinner
 //! while the service is quiet, questions asked inline, then the outcome.
 
-use std::sync::Mutex;
-
 use assistants::{AskEvent, Cursor, EventStream, FlowGen, InputHandler, Outcome};
 use futures::StreamExt;
 
@@ -27,6 +25,7 @@ pub async fn flowhunt(printer: Printer, mut events: EventStream<AskEvent>) -> Re
                 }
             }
             AskEvent::Done { outcome, .. } => return Ok(outcome),
+            _ => {} // kinds of item this version does not show
         }
     }
     Err(Failure {
@@ -90,30 +89,31 @@ pub async fn flowgen(
     };
     // Status changes come from the chat's shared poll loop: no extra requests. Until the run
     // is seen going, a final status is the previous run's and is not news.
-    let last = Mutex::new(None::<String>);
-    let going = std::sync::atomic::AtomicBool::new(false);
-    let statuses = flowgen.wait_until(chat_id, |chat| {
-        let status = chat.status.to_string();
-        if !assistants::flowgen::is_terminal(&chat.status) {
-            going.store(true, std::sync::atomic::Ordering::Relaxed);
-        } else if !going.load(std::sync::atomic::Ordering::Relaxed) {
-            return false;
-        }
-        if let Ok(mut last) = last.lock()
-            && last.as_deref() != Some(status.as_str())
-        {
+    let statuses = async {
+        let mut changes = flowgen.watch(chat_id);
+        let mut going = false;
+        while let Some(chat) = changes.next().await {
+            let chat = chat?;
+            if !assistants::flowgen::is_terminal(&chat.status) {
+                going = true;
+            } else if !going {
+                continue;
+            }
+            let status = chat.status.to_string();
             spinner.emit(
                 format!("  status: {}", label::flowgen_status(&status)),
                 Record::Status {
-                    status: status.clone(),
+                    status,
                     prompt: None,
                     answer: None,
                 },
             );
-            *last = Some(status);
         }
-        false
-    });
+        Err::<(), _>(assistants::Error::WaitEnded {
+            service: assistants::Service::FlowGen,
+            reason: "the status stream ended",
+        })
+    };
     let outcome = tokio::select! {
         outcome = flowgen.send_and_wait(chat_id, message, handler) => outcome,
         Err(error) = statuses => Err(error),
