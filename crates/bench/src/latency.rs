@@ -42,10 +42,7 @@ async fn measure(offsets: [Duration; 5], poll: PollPolicy, invocations: usize) -
     let flowhunt = FlowHunt::new(
         api,
         Some("bench".into()),
-        Settings {
-            poll,
-            ..Settings::default()
-        },
+        Settings::default().with_poll(poll),
     );
     let runs = (0..invocations).map(|i| {
         let flowhunt = flowhunt.clone();
