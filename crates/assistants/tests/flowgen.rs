@@ -190,3 +190,136 @@ async fn invalid_ids_and_messages_never_reach_the_server() {
         "it reached get_chat, not another route"
     );
 }
+
+#[tokio::test]
+async fn handles_taken_per_request_from_one_client_share_one_poll_loop() {
+    let sandbox = sandbox(FlowgenContract::Documented).await;
+    let client = assistants::Client::new(
+        assistants::Config::default()
+            .with_base_url(&sandbox.base_url())
+            .with_flowgen_key(assistants_sandbox::DEFAULT_API_KEY)
+            .with_settings(Settings::default().with_poll(PollPolicy::fixed(Duration::from_millis(20)))),
+    );
+    let chat = client.flowgen().unwrap().create_chat("t", "flow1").await.unwrap();
+    let first = client.flowgen().unwrap();
+    let id = chat.id.clone();
+    let asked = first
+        .send_and_wait(&id, "wait for my approval", NoInput)
+        .await
+        .unwrap();
+    assert!(matches!(asked, Outcome::NeedsInput { .. }));
+    let before = sandbox.requests_for("get_chat");
+    // Two handles, as a web service taking `client.flowgen()` per request would hold.
+    let waiters = (0..100).map(|_| {
+        let handle = client.flowgen().unwrap();
+        let id = id.clone();
+        async move {
+            handle
+                .wait_until(&id, |c| c.status == flowgen_api::types::ChatStatus::Completed)
+                .await
+        }
+    });
+    let answer = async { client.flowgen().unwrap().send_input(&id, "yes").await.unwrap() };
+    let (results, ()) = tokio::join!(futures::future::join_all(waiters), answer);
+    assert!(results.iter().all(|r| r.is_ok()));
+    let polls = sandbox.requests_for("get_chat") - before;
+    assert!(
+        polls < 20,
+        "100 handles made {polls} status reads: one loop per chat"
+    );
+}
+
+#[tokio::test]
+async fn one_deadline_covers_the_reads_before_the_send() {
+    let server = httpmock::MockServer::start_async().await;
+    let chat = serde_json::json!({"id": "c1", "name": "n", "status": "ready", "created": "2024-03-14 08:21:05.412Z",
+        "updated": "2024-03-14 08:21:05.412Z", "from_type": "flow", "owner": ""});
+    let reads = server
+        .mock_async(|when, then| {
+            when.method("GET").path("/chats/c1");
+            then.status(200)
+                .json_body(chat.clone())
+                .delay(Duration::from_millis(400));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method("GET").path("/chats/c1/messages");
+            then.status(200)
+                .json_body(serde_json::json!([]))
+                .delay(Duration::from_millis(400));
+        })
+        .await;
+    let sends = server
+        .mock_async(|when, then| {
+            when.method("POST").path("/chats/c1/messages");
+            then.status(200).json_body(serde_json::json!({}));
+        })
+        .await;
+    let fg = FlowGen::new(
+        flowgen_api::Client::with_api_key(&server.base_url(), "k".into()).unwrap(),
+        Settings::default().with_operation_timeout(Some(Duration::from_millis(1000))),
+    );
+    let start = std::time::Instant::now();
+    let err = fg.send_and_wait("c1", "hello", NoInput).await.unwrap_err();
+    let took = start.elapsed();
+    match err {
+        Error::Deadline { limit, elapsed } => {
+            assert_eq!(limit, Duration::from_millis(1000));
+            assert!(
+                elapsed >= limit && elapsed < Duration::from_millis(1200),
+                "{elapsed:?}"
+            );
+        }
+        other => panic!("expected the deadline, got {other}"),
+    }
+    // Two 400 ms pre-reads and one poll, then the deadline: not 3 x the limit.
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    assert_eq!(sends.calls_async().await, 1, "sent once");
+    assert!(reads.calls_async().await >= 2);
+}
+
+#[tokio::test]
+async fn dot_segment_ids_never_reach_the_server() {
+    let server = httpmock::MockServer::start_async().await;
+    let any = server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200).json_body(serde_json::json!({}));
+        })
+        .await;
+    let fg = FlowGen::new(
+        flowgen_api::Client::with_api_key(&server.base_url(), "k".into()).unwrap(),
+        Settings::default(),
+    );
+    for id in [".", ".."] {
+        assert!(
+            matches!(fg.get_chat(id).await, Err(Error::InvalidArgument(_))),
+            "{id}"
+        );
+        assert!(
+            matches!(fg.delete_chat(id).await, Err(Error::InvalidArgument(_))),
+            "{id}"
+        );
+        assert!(
+            matches!(fg.history(id).await, Err(Error::InvalidArgument(_))),
+            "{id}"
+        );
+        assert!(
+            matches!(fg.send_input(id, "yes").await, Err(Error::InvalidArgument(_))),
+            "{id}"
+        );
+        assert!(
+            matches!(
+                fg.send_and_wait(id, "hi", NoInput).await,
+                Err(Error::InvalidArgument(_))
+            ),
+            "{id}"
+        );
+        assert!(
+            matches!(fg.create_chat("n", id).await, Err(Error::InvalidArgument(_))),
+            "{id}"
+        );
+    }
+    assert_eq!(any.calls_async().await, 0);
+}

@@ -39,11 +39,7 @@ async fn measure(offsets: [Duration; 5], poll: PollPolicy, invocations: usize) -
         .start()
         .await?;
     let api = flowhunt_api::Client::with_api_key(&sandbox.base_url(), "bench".into())?;
-    let flowhunt = FlowHunt::new(
-        api,
-        Some("bench".into()),
-        Settings::default().with_poll(poll),
-    );
+    let flowhunt = FlowHunt::new(api, Some("bench".into()), Settings::default().with_poll(poll));
     let runs = (0..invocations).map(|i| {
         let flowhunt = flowhunt.clone();
         async move {

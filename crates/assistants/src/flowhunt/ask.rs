@@ -305,4 +305,50 @@ mod tests {
             prop_assert_eq!(status.to_string(), value);
         }
     }
+
+    #[test]
+    fn a_burst_sharing_one_millisecond_shares_one_boundary_list() {
+        let mut state = state();
+        let burst: Vec<FlowSessionEvent> = (0..4000).map(|i| event(i, 1000)).collect();
+        state.absorb(burst.iter()).unwrap();
+        let cursors: Vec<Cursor> = state
+            .queue
+            .drain(..)
+            .filter_map(|item| match item {
+                Ok(AskEvent::Event { cursor, .. }) => Some(cursor),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(cursors.len(), 4000);
+        assert!(
+            cursors.iter().all(|c| c.shares_boundary_with(&cursors[0])),
+            "memory linear in events"
+        );
+        assert_eq!(cursors[3999].seen_at_boundary().len(), 4000);
+        assert_eq!(cursors[0].seen_at_boundary().len(), 1);
+    }
+
+    #[test]
+    fn a_stream_past_its_event_cap_ends_with_a_typed_error() {
+        let mut state = state();
+        state.session.inner = {
+            let api = flowhunt_api::Client::new("http://127.0.0.1:9", Default::default());
+            FlowHunt::new(api, None, Settings::default().with_max_events(10))
+                .session("s")
+                .inner
+        };
+        let events: Vec<FlowSessionEvent> = (0..11).map(|i| event(i, 1000 + i as u64)).collect();
+        assert!(matches!(
+            state.absorb(events.iter()),
+            Err(Error::TooManyEvents { limit: 10, .. })
+        ));
+    }
+
+    #[test]
+    fn an_event_with_an_unusable_timestamp_fails_the_stream_instead_of_vanishing() {
+        let mut state = state();
+        let mut bad = event(1, 1000);
+        bad.created_at_timestamp = "99999999999999999999999".into();
+        assert!(matches!(state.absorb([bad].iter()), Err(Error::Decode { .. })));
+    }
 }

@@ -115,6 +115,12 @@ impl Cursor {
     }
 
     /// Whether the event `id` at `timestamp` was delivered before this cursor.
+    /// Whether both cursors read one boundary list (tests of memory sharing).
+    #[cfg(test)]
+    pub(crate) fn shares_boundary_with(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.boundary.ids, &other.boundary.ids)
+    }
+
     #[cfg(test)]
     fn delivered(&self, timestamp: u64, id: &str) -> bool {
         timestamp < self.from_timestamp

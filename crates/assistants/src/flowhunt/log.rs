@@ -224,3 +224,50 @@ pub(crate) fn publish(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: usize, ts: u64) -> FlowSessionEvent {
+        serde_json::from_value(serde_json::json!({
+            "workspace_id": "w", "session_id": "s", "event_id": format!("e{id}"), "event_type": "ai",
+            "created_at_timestamp": ts.to_string(), "action_type": "loading", "credits": 0,
+        }))
+        .expect("a valid event")
+    }
+
+    #[test]
+    fn what_every_reader_read_is_dropped_and_ids_outside_the_overlap_are_forgotten() {
+        let mut log = Log::new(0, 1000);
+        log.positions.insert(0, 0);
+        log.positions.insert(1, 0);
+        assert!(log.absorb(0, true, (0..100).map(|i| event(i, 1000 + i as u64)).collect()));
+        assert_eq!(log.ids.len(), 2, "only ids a poll from newest - 1 can repeat");
+        log.positions.insert(0, 100);
+        log.trim();
+        assert_eq!(log.events.len(), 100, "reader 1 has not read them yet");
+        log.positions.insert(1, 60);
+        log.trim();
+        assert_eq!((log.base, log.events.len()), (60, 40));
+        log.positions.remove(&1);
+        log.trim();
+        assert_eq!(
+            (log.base, log.events.len()),
+            (100, 0),
+            "memory stays flat while read"
+        );
+        assert!(
+            !log.absorb(1098, false, vec![event(99, 1099)]),
+            "the overlap is not news"
+        );
+    }
+
+    #[test]
+    fn a_log_holding_more_than_the_cap_stops_with_a_typed_error() {
+        let mut log = Log::new(0, 50);
+        log.positions.insert(0, 0);
+        log.absorb(0, true, (0..51).map(|i| event(i, 1000)).collect());
+        assert!(matches!(log.error, Some(Error::TooManyEvents { limit: 50, .. })));
+    }
+}

@@ -202,3 +202,35 @@ impl Watch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn connections_that_drop_at_once_keep_backing_off_until_one_stays_up() {
+        let api = pieces_api::Client::with_base_url("http://127.0.0.1:9").expect("a valid URL");
+        let pieces = Pieces::new(api, crate::Settings::default());
+        let mut watch = Watch {
+            deadline: Deadline::none(),
+            pacer: pieces.inner.caller.settings.poll.pacer(),
+            pieces,
+            known: BTreeSet::new(),
+            socket: None,
+            connected_at: None,
+            queue: VecDeque::new(),
+            failures: 0,
+            done: false,
+        };
+        for expected in 1..=5 {
+            watch.connected_at = Some(Instant::now()); // connected, first frame read...
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            watch.dropped(); // ...and dropped at once
+            assert_eq!(watch.failures, expected, "a short connection is a failure");
+        }
+        watch.connected_at = Some(Instant::now());
+        tokio::time::sleep(HEALTHY_AFTER).await;
+        watch.dropped();
+        assert_eq!(watch.failures, 0, "a connection that stayed up is forgiven");
+    }
+}
