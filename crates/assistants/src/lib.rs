@@ -63,6 +63,7 @@ pub mod outcome;
 pub mod pieces;
 pub mod poll;
 pub mod retry;
+#[cfg(any(feature = "flowhunt", feature = "flowgen"))]
 mod shared;
 pub mod stream;
 mod validate;

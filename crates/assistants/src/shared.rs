@@ -80,6 +80,7 @@ impl<S> Follower<S> {
         }
     }
 
+    #[cfg_attr(not(feature = "flowhunt"), allow(dead_code))]
     /// Changes the shared state without waking anyone (bookkeeping such as where a reader
     /// stands).
     pub(crate) fn update(&self, f: impl FnOnce(&mut S)) {
@@ -89,6 +90,7 @@ impl<S> Follower<S> {
         });
     }
 
+    #[cfg_attr(not(feature = "flowhunt"), allow(dead_code))]
     /// Changes the shared state (to ask the loop for something); `f` says whether it changed.
     pub(crate) fn request(&self, f: impl FnOnce(&mut S) -> bool) {
         if self.entry.tx.send_if_modified(f) {

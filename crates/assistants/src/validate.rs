@@ -27,6 +27,7 @@ pub(crate) fn check_id(what: &str, id: &str) -> Result<(), Error> {
 }
 
 /// Rejects empty or oversized messages before any request is made.
+#[cfg_attr(not(any(feature = "flowhunt", feature = "flowgen")), allow(dead_code))]
 pub(crate) fn check_message(settings: &Settings, message: &str) -> Result<(), Error> {
     if message.trim().is_empty() {
         return Err(Error::InvalidArgument("the message is empty".into()));
