@@ -1,0 +1,208 @@
+//! Against a raw loopback server that misbehaves on purpose: connections dropped after the
+//! request arrived (a non-idempotent call must then be sent exactly once), and real
+//! `Retry-After` headers (seconds and HTTP dates) honoured on virtual time.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use assistants::{Error, FlowGen, FlowHunt, NoInput, Pieces, RetryPolicy, Settings};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// What the server does with one request: answer with these bytes, or drop the connection.
+type Behaviour = Arc<dyn Fn(&str, usize) -> Option<String> + Send + Sync>;
+
+/// A server that records every request line and answers as `behaviour` says (given the request
+/// line and how many requests with that line came before).
+struct Raw {
+    base: String,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Raw {
+    async fn start(behaviour: Behaviour) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let (log, behaviour) = (log.clone(), behaviour.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let Some(line) = read_request(&mut socket).await else { return };
+                        let before = {
+                            let mut log = log.lock().unwrap();
+                            let before = log.iter().filter(|l| **l == line).count();
+                            log.push(line.clone());
+                            before
+                        };
+                        match behaviour(&line, before) {
+                            Some(response) => {
+                                if socket.write_all(response.as_bytes()).await.is_err() {
+                                    return;
+                                }
+                            }
+                            None => return, // drop the connection: the request did arrive
+                        }
+                    }
+                });
+            }
+        });
+        Self { base, seen }
+    }
+
+    fn count(&self, line: &str) -> usize {
+        self.seen.lock().unwrap().iter().filter(|l| *l == line).count()
+    }
+}
+
+/// Reads one request (head and `Content-Length` body); its request line without the version.
+async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<String> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        let n = socket.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    while buffer.len() < head_end + length {
+        let n = socket.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+    let line = head.lines().next()?;
+    Some(line.rsplit_once(' ').map_or(line, |(l, _)| l).to_string())
+}
+
+fn json(status: &str, body: &str, extra: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{extra}\r\n{body}",
+        body.len()
+    )
+}
+
+fn eager() -> Settings {
+    Settings::default().with_retry(
+        RetryPolicy::standard()
+            .with_max_attempts(5)
+            .with_initial_delay(Duration::from_millis(1))
+            .with_max_delay(Duration::from_millis(2)),
+    )
+}
+
+fn drop_everything() -> Behaviour {
+    Arc::new(|_, _| None)
+}
+
+#[tokio::test]
+async fn a_dropped_connection_after_the_request_arrived_never_resends_a_non_idempotent_call() {
+    let raw = Raw::start(drop_everything()).await;
+    let fg = FlowGen::new(flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(), eager());
+    let fh = FlowHunt::new(
+        flowhunt_api::Client::with_api_key(&raw.base, "k".into()).unwrap(),
+        Some("w".into()),
+        eager(),
+    );
+    let pieces = Pieces::new(pieces_api::Client::with_base_url(&raw.base).unwrap(), eager());
+
+    assert!(matches!(fg.create_chat("n", "flow").await, Err(Error::Transport { not_sent: false, .. })));
+    assert!(fg.send_input("chat1", "yes").await.is_err());
+    assert!(fh.create_session().await.is_err());
+    assert!(pieces.create("n").await.is_err());
+    assert!(fh.session("s1").ask_once("hello").await.is_err());
+    for line in [
+        "POST /chats",
+        "POST /chats/chat1/input",
+        "POST /v3/flow-assistants/create?workspace_id=w",
+        "POST /conversations/create",
+        "POST /v3/flow-assistants/s1/invoke",
+    ] {
+        assert_eq!(raw.count(line), 1, "{line} was sent once");
+    }
+    // An idempotent read is retried through the same drops.
+    assert!(fg.get_chat("chat1").await.is_err());
+    assert_eq!(raw.count("GET /chats/chat1"), 5, "a read is retried to the policy's attempts");
+}
+
+#[tokio::test]
+async fn a_send_that_reached_the_server_is_sent_once_even_while_its_turn_goes_on() {
+    let chat = r#"{"id":"c1","name":"n","status":"ready","created":"2024-03-14 08:21:05.412Z","updated":"2024-03-14 08:21:05.412Z","from_type":"flow","owner":""}"#;
+    let raw = Raw::start(Arc::new(move |line, _| match line {
+        "GET /chats/c1" => Some(json("200 OK", chat, "")),
+        "GET /chats/c1/messages" => Some(json("200 OK", "[]", "")),
+        _ => None,
+    }))
+    .await;
+    let fg = FlowGen::new(flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(), eager());
+    assert!(fg.send_and_wait("c1", "hello", NoInput).await.is_err());
+    assert_eq!(raw.count("POST /chats/c1/messages"), 1);
+}
+
+#[tokio::test]
+async fn a_503_on_send_input_is_not_retried() {
+    let raw = Raw::start(Arc::new(|_, _| Some(json("503 Service Unavailable", r#"{"error":"busy"}"#, "")))).await;
+    let fg = FlowGen::new(flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(), eager());
+    let err = fg.send_input("c1", "yes").await.unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(raw.count("POST /chats/c1/input"), 1, "the answer is given once");
+}
+
+/// The first request of each line is a 429 with `retry_after`, the next ones succeed.
+fn throttled_once(retry_after: String) -> Behaviour {
+    Arc::new(move |line, before| {
+        let header = format!("retry-after: {retry_after}\r\n");
+        if before == 0 {
+            return Some(json("429 Too Many Requests", r#"{"detail":"slow down"}"#, &header));
+        }
+        Some(match line {
+            l if l.starts_with("GET /chats/") => json(
+                "200 OK",
+                r#"{"id":"c1","name":"n","status":"ready","created":"x","updated":"x","from_type":"flow","owner":""}"#,
+                "",
+            ),
+            l if l.starts_with("GET /conversations/identifiers") => json("200 OK", r#"{"iterable":[]}"#, ""),
+            l if l.contains("/invocation_response/") => json("200 OK", "[]", ""),
+            _ => json("404 Not Found", r#"{"detail":"Not Found"}"#, ""),
+        })
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_real_retry_after_in_seconds_is_honoured_by_every_service() {
+    let raw = Raw::start(throttled_once("2".into())).await;
+    let fg = FlowGen::new(flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(), eager());
+    let pieces = Pieces::new(pieces_api::Client::with_base_url(&raw.base).unwrap(), eager());
+    let start = tokio::time::Instant::now();
+    fg.get_chat("c1").await.unwrap();
+    assert_eq!(start.elapsed(), Duration::from_secs(2), "FlowGen waited Retry-After");
+    let start = tokio::time::Instant::now();
+    pieces.ids().await.unwrap();
+    assert_eq!(start.elapsed(), Duration::from_secs(2), "Pieces waited Retry-After");
+    assert_eq!(raw.count("GET /chats/c1"), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_real_retry_after_as_an_http_date_is_honoured() {
+    // Whole seconds: an HTTP date has no finer resolution; the wait is at least 1 s.
+    let at = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let raw = Raw::start(throttled_once(at.format("%a, %d %b %Y %H:%M:%S GMT").to_string())).await;
+    let fg = FlowGen::new(flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(), eager());
+    let start = tokio::time::Instant::now();
+    fg.get_chat("c1").await.unwrap();
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_secs(1) && waited <= Duration::from_secs(3), "{waited:?}");
+}
