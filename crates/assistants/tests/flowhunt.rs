@@ -360,3 +360,35 @@ async fn a_follower_from_further_back_widens_the_shared_log_without_losing_event
     );
     drop(waiting);
 }
+
+#[tokio::test]
+async fn streams_on_handles_taken_per_request_from_one_client_share_one_poll_loop() {
+    let sandbox = Sandbox::builder()
+        .timing(assistants_sandbox::Timing::realtime(Duration::from_millis(30)))
+        .start()
+        .await
+        .unwrap();
+    let client = assistants::Client::new(
+        assistants::Config::default()
+            .with_base_url(&sandbox.base_url())
+            .with_flowhunt("k", "workspace-1")
+            .with_settings(Settings::default().with_poll(PollPolicy::fixed(Duration::from_millis(10)))),
+    );
+    let session = client.flowhunt().unwrap().create_session().await.unwrap();
+    let mut asked = session.ask("share the polling");
+    let Some(Ok(AskEvent::Event { cursor, .. })) = asked.next().await else {
+        panic!("the first event");
+    };
+    let before = sandbox.requests_for("poll_v3_flow_assistant_response");
+    // Each follower takes its own handle from the client, as a request handler would.
+    let followers = (0..50).map(|_| {
+        let handle = client.flowhunt().unwrap();
+        collect(handle.session(cursor.session_id()).resume(cursor.clone()))
+    });
+    let (rest, followed) = tokio::join!(collect(asked), futures::future::join_all(followers));
+    let polls = sandbox.requests_for("poll_v3_flow_assistant_response") - before;
+    let answer = rest.1.as_ref().and_then(|o| o.answer()).expect("an answer");
+    assert!(followed.iter().all(|(_, o)| o.as_ref().and_then(|o| o.answer()) == Some(answer)));
+    // One loop polling every 10 ms over a reply of about 150 ms: tens of polls, not 51 loops' worth.
+    assert!(polls < 60, "{polls} polls for 51 streams on one session");
+}
