@@ -388,7 +388,11 @@ async fn streams_on_handles_taken_per_request_from_one_client_share_one_poll_loo
     let (rest, followed) = tokio::join!(collect(asked), futures::future::join_all(followers));
     let polls = sandbox.requests_for("poll_v3_flow_assistant_response") - before;
     let answer = rest.1.as_ref().and_then(|o| o.answer()).expect("an answer");
-    assert!(followed.iter().all(|(_, o)| o.as_ref().and_then(|o| o.answer()) == Some(answer)));
+    assert!(
+        followed
+            .iter()
+            .all(|(_, o)| o.as_ref().and_then(|o| o.answer()) == Some(answer))
+    );
     // One loop polling every 10 ms over a reply of about 150 ms: tens of polls, not 51 loops' worth.
     assert!(polls < 60, "{polls} polls for 51 streams on one session");
 }

@@ -130,10 +130,14 @@ async fn faults_never_lose_repeat_or_double_send() {
                     format!("soak {i} needs approval")
                 };
                 match flowgen
-                    .send_and_wait(&chat.id, &message, AnswerWith(|_: &str| {
-                        fg.answers.fetch_add(1, Ordering::SeqCst);
-                        Some("yes".into())
-                    }))
+                    .send_and_wait(
+                        &chat.id,
+                        &message,
+                        AnswerWith(|_: &str| {
+                            fg.answers.fetch_add(1, Ordering::SeqCst);
+                            Some("yes".into())
+                        }),
+                    )
                     .await
                 {
                     Ok(Outcome::Completed { .. }) => {
@@ -152,7 +156,11 @@ async fn faults_never_lose_repeat_or_double_send() {
     tokio::join!(invocations, chats);
 
     let get = |c: &Counts| {
-        assert_eq!(c.creates.load(Ordering::SeqCst), 100, "every one of the 100 accounted for");
+        assert_eq!(
+            c.creates.load(Ordering::SeqCst),
+            100,
+            "every one of the 100 accounted for"
+        );
         (
             c.attempts.load(Ordering::SeqCst),
             c.completed.load(Ordering::SeqCst),
@@ -163,11 +171,23 @@ async fn faults_never_lose_repeat_or_double_send() {
     println!("FlowHunt: {fh_attempts} asks, {fh_done} answered, {fh_errors} typed errors");
     println!("FlowGen: {fg_attempts} sends, {fg_done} completed, {fg_errors} typed errors");
     println!("requests: {:?}", sandbox.requests());
-    assert_eq!(fh_done + fh_errors, 100, "every invocation ended with an outcome or a typed error");
-    assert_eq!(fg_done + fg_errors, 100, "every chat ended with an outcome or a typed error");
+    assert_eq!(
+        fh_done + fh_errors,
+        100,
+        "every invocation ended with an outcome or a typed error"
+    );
+    assert_eq!(
+        fg_done + fg_errors,
+        100,
+        "every chat ended with an outcome or a typed error"
+    );
     let answers = fg.answers.load(Ordering::SeqCst);
     println!("FlowGen: {answers} questions answered");
-    assert_eq!(sandbox.requests_for("send_input"), answers, "each answer sent once");
+    assert_eq!(
+        sandbox.requests_for("send_input"),
+        answers,
+        "each answer sent once"
+    );
     // 54-62 of each complete per run here (failed creates included in the 100); with these
     // fault rates a correct client stays well above the floors.
     assert!(

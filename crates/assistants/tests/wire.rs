@@ -30,7 +30,9 @@ impl Raw {
                 let (log, behaviour) = (log.clone(), behaviour.clone());
                 tokio::spawn(async move {
                     loop {
-                        let Some(line) = read_request(&mut socket).await else { return };
+                        let Some(line) = read_request(&mut socket).await else {
+                            return;
+                        };
                         let before = {
                             let mut log = log.lock().unwrap();
                             let before = log.iter().filter(|l| **l == line).count();
@@ -74,7 +76,11 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<String> {
     let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
     let length: usize = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().to_string())
+        })
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     while buffer.len() < head_end + length {
@@ -111,7 +117,10 @@ fn drop_everything() -> Behaviour {
 #[tokio::test]
 async fn a_dropped_connection_after_the_request_arrived_never_resends_a_non_idempotent_call() {
     let raw = Raw::start(drop_everything()).await;
-    let fg = FlowGen::new(flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(), eager());
+    let fg = FlowGen::new(
+        flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(),
+        eager(),
+    );
     let fh = FlowHunt::new(
         flowhunt_api::Client::with_api_key(&raw.base, "k".into()).unwrap(),
         Some("w".into()),
@@ -119,7 +128,10 @@ async fn a_dropped_connection_after_the_request_arrived_never_resends_a_non_idem
     );
     let pieces = Pieces::new(pieces_api::Client::with_base_url(&raw.base).unwrap(), eager());
 
-    assert!(matches!(fg.create_chat("n", "flow").await, Err(Error::Transport { not_sent: false, .. })));
+    assert!(matches!(
+        fg.create_chat("n", "flow").await,
+        Err(Error::Transport { not_sent: false, .. })
+    ));
     assert!(fg.send_input("chat1", "yes").await.is_err());
     assert!(fh.create_session().await.is_err());
     assert!(pieces.create("n").await.is_err());
@@ -135,7 +147,11 @@ async fn a_dropped_connection_after_the_request_arrived_never_resends_a_non_idem
     }
     // An idempotent read is retried through the same drops.
     assert!(fg.get_chat("chat1").await.is_err());
-    assert_eq!(raw.count("GET /chats/chat1"), 5, "a read is retried to the policy's attempts");
+    assert_eq!(
+        raw.count("GET /chats/chat1"),
+        5,
+        "a read is retried to the policy's attempts"
+    );
 }
 
 #[tokio::test]
@@ -147,15 +163,24 @@ async fn a_send_that_reached_the_server_is_sent_once_even_while_its_turn_goes_on
         _ => None,
     }))
     .await;
-    let fg = FlowGen::new(flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(), eager());
+    let fg = FlowGen::new(
+        flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(),
+        eager(),
+    );
     assert!(fg.send_and_wait("c1", "hello", NoInput).await.is_err());
     assert_eq!(raw.count("POST /chats/c1/messages"), 1);
 }
 
 #[tokio::test]
 async fn a_503_on_send_input_is_not_retried() {
-    let raw = Raw::start(Arc::new(|_, _| Some(json("503 Service Unavailable", r#"{"error":"busy"}"#, "")))).await;
-    let fg = FlowGen::new(flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(), eager());
+    let raw = Raw::start(Arc::new(|_, _| {
+        Some(json("503 Service Unavailable", r#"{"error":"busy"}"#, ""))
+    }))
+    .await;
+    let fg = FlowGen::new(
+        flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(),
+        eager(),
+    );
     let err = fg.send_input("c1", "yes").await.unwrap_err();
     assert_eq!(err.status(), Some(503));
     assert_eq!(raw.count("POST /chats/c1/input"), 1, "the answer is given once");
@@ -166,7 +191,11 @@ fn throttled_once(retry_after: String) -> Behaviour {
     Arc::new(move |line, before| {
         let header = format!("retry-after: {retry_after}\r\n");
         if before == 0 {
-            return Some(json("429 Too Many Requests", r#"{"detail":"slow down"}"#, &header));
+            return Some(json(
+                "429 Too Many Requests",
+                r#"{"detail":"slow down"}"#,
+                &header,
+            ));
         }
         Some(match line {
             l if l.starts_with("GET /chats/") => json(
@@ -184,14 +213,25 @@ fn throttled_once(retry_after: String) -> Behaviour {
 #[tokio::test(start_paused = true)]
 async fn a_real_retry_after_in_seconds_is_honoured_by_every_service() {
     let raw = Raw::start(throttled_once("2".into())).await;
-    let fg = FlowGen::new(flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(), eager());
+    let fg = FlowGen::new(
+        flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(),
+        eager(),
+    );
     let pieces = Pieces::new(pieces_api::Client::with_base_url(&raw.base).unwrap(), eager());
     let start = tokio::time::Instant::now();
     fg.get_chat("c1").await.unwrap();
-    assert_eq!(start.elapsed(), Duration::from_secs(2), "FlowGen waited Retry-After");
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(2),
+        "FlowGen waited Retry-After"
+    );
     let start = tokio::time::Instant::now();
     pieces.ids().await.unwrap();
-    assert_eq!(start.elapsed(), Duration::from_secs(2), "Pieces waited Retry-After");
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(2),
+        "Pieces waited Retry-After"
+    );
     assert_eq!(raw.count("GET /chats/c1"), 2);
 }
 
@@ -200,9 +240,15 @@ async fn a_real_retry_after_as_an_http_date_is_honoured() {
     // Whole seconds: an HTTP date has no finer resolution; the wait is at least 1 s.
     let at = chrono::Utc::now() + chrono::Duration::seconds(3);
     let raw = Raw::start(throttled_once(at.format("%a, %d %b %Y %H:%M:%S GMT").to_string())).await;
-    let fg = FlowGen::new(flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(), eager());
+    let fg = FlowGen::new(
+        flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(),
+        eager(),
+    );
     let start = tokio::time::Instant::now();
     fg.get_chat("c1").await.unwrap();
     let waited = start.elapsed();
-    assert!(waited >= Duration::from_secs(1) && waited <= Duration::from_secs(3), "{waited:?}");
+    assert!(
+        waited >= Duration::from_secs(1) && waited <= Duration::from_secs(3),
+        "{waited:?}"
+    );
 }

@@ -217,8 +217,14 @@ mod tests {
     }
 
     fn state() -> AskState {
-        let api = flowhunt_api::Client::new("http://127.0.0.1:9", Default::default());
-        let session = FlowHunt::new(api, None, Settings::default()).session("s");
+        // One client for every case: building an HTTP client (TLS roots) is the slow part.
+        static SESSION: std::sync::OnceLock<Session> = std::sync::OnceLock::new();
+        let session = SESSION
+            .get_or_init(|| {
+                let api = flowhunt_api::Client::new("http://127.0.0.1:9", Default::default());
+                FlowHunt::new(api, None, Settings::default()).session("s")
+            })
+            .clone();
         let cursor = Cursor::at("s", 0)
             .with_invocation_timestamp(Some(0))
             .with_message("m");
@@ -290,8 +296,11 @@ mod tests {
             let stored = serde_json::to_value(&cursor).unwrap();
             let back: Cursor = serde_json::from_value(stored.clone()).unwrap();
             prop_assert_eq!(back, cursor);
-            let schema = serde_json::to_value(schemars::schema_for!(Cursor)).unwrap();
-            let validator = jsonschema::validator_for(&schema).unwrap();
+            static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+            let validator = VALIDATOR.get_or_init(|| {
+                let schema = serde_json::to_value(schemars::schema_for!(Cursor)).unwrap();
+                jsonschema::validator_for(&schema).unwrap()
+            });
             prop_assert!(validator.is_valid(&stored), "{}", stored);
         }
 
