@@ -114,3 +114,111 @@ async fn error_pages_keep_status_and_a_bounded_excerpt() {
     assert_eq!(too_large.kind(), assistants::ErrorKind::TooLarge);
     assert!(too_large.to_string().contains("max_body_bytes"), "{too_large}");
 }
+
+fn ok<T>(result: Result<T, Error>) -> Result<(), Error> {
+    result.map(drop)
+}
+
+/// Every operation whose answer is decoded, of every service, as one call on `base`.
+async fn every_decoding_call(base: &str) -> Vec<(&'static str, Result<(), Error>)> {
+    use assistants::{FlowHunt, Pieces};
+    let settings = Settings::default()
+        .with_retry(RetryPolicy::disabled())
+        .with_max_body_bytes(64 * 1024)
+        .with_operation_timeout(Some(Duration::from_secs(20)));
+    let fg = FlowGen::new(
+        flowgen_api::Client::with_api_key(base, "k".into()).unwrap(),
+        settings.clone(),
+    );
+    let fh = FlowHunt::new(
+        flowhunt_api::Client::with_api_key(base, "k".into()).unwrap(),
+        Some("w".into()),
+        settings.clone(),
+    );
+    let pieces = Pieces::new(pieces_api::Client::with_base_url(base).unwrap(), settings);
+    let resumed = {
+        use futures::StreamExt;
+        let mut stream = fh.session("s1").resume(assistants::Cursor::at("s1", 1));
+        stream.next().await.map_or(Ok(()), ok)
+    };
+    vec![
+        ("get_chat", ok(fg.get_chat("c1").await)),
+        ("list_chats", ok(fg.list_chats().await)),
+        ("get_messages", ok(fg.history("c1").await)),
+        ("create_chat", ok(fg.create_chat("n", "f").await)),
+        ("send_input", ok(fg.send_input("c1", "yes").await)),
+        ("create_v3_flow_assistant_session", ok(fh.create_session().await)),
+        (
+            "invoke_v3_flow_assistant_response",
+            ok(fh.session("s1").ask_once("hi").await),
+        ),
+        ("poll_v3_flow_assistant_response", resumed),
+        (
+            "conversations_create_specific_conversation",
+            ok(pieces.create("n").await),
+        ),
+        (
+            "conversations_create_from_asset",
+            ok(pieces
+                .create_from_asset("5c8e8e0c-3d7f-4c43-9b8e-3b6f4c5c1a2b")
+                .await),
+        ),
+        ("conversations_snapshot", ok(pieces.list().await)),
+        ("conversations_identifiers_snapshot", ok(pieces.ids().await)),
+    ]
+}
+
+#[tokio::test]
+async fn every_response_type_of_every_service_turns_hostile_answers_into_typed_errors() {
+    let mut invalid_utf8 = br#"{"id":"#.to_vec();
+    invalid_utf8.extend_from_slice(&[0xff, 0xfe, 0xfd]);
+    let hostile: Vec<(&str, u16, &str, Vec<u8>)> = vec![
+        (
+            "truncated JSON",
+            200,
+            "application/json",
+            br#"{"id":"c1","na"#.to_vec(),
+        ),
+        (
+            "an HTML page",
+            200,
+            "text/html",
+            b"<html><body>Sign in</body></html>".to_vec(),
+        ),
+        ("invalid UTF-8", 200, "application/json", invalid_utf8),
+        ("null", 200, "application/json", b"null".to_vec()),
+        ("a wrong type", 200, "application/json", br#"[1,2,3]"#.to_vec()),
+        (
+            "a huge body",
+            200,
+            "application/json",
+            vec![b'['; 8 * 1024 * 1024],
+        ),
+        ("a huge error page", 500, "text/html", vec![b'x'; 8 * 1024 * 1024]),
+    ];
+    for (what, status, content_type, body) in hostile {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.any_request();
+                then.status(status)
+                    .header("content-type", content_type)
+                    .body(body.clone());
+            })
+            .await;
+        for (operation, result) in every_decoding_call(&server.base_url()).await {
+            let error = result.expect_err(&format!("{operation} accepted {what}"));
+            assert!(
+                matches!(
+                    error,
+                    Error::Decode { .. } | Error::Api { .. } | Error::TooLarge { .. }
+                ),
+                "{operation} on {what}: {error:?}"
+            );
+            assert!(
+                error.to_string().len() < 2048,
+                "{operation} on {what}: a short message"
+            );
+        }
+    }
+}
