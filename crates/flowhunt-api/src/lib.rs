@@ -44,12 +44,11 @@
 )]
 mod generated;
 
-pub use assistants_api_runtime::Limits;
+pub use assistants_api_runtime::{ClientError, Limits};
 pub use generated::*;
 pub use secrecy::SecretString;
 
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use secrecy::ExposeSecret;
+use assistants_api_runtime::{Auth, Service};
 
 /// The production base URL, `https://api.flowhunt.io`.
 pub const DEFAULT_BASE_URL: &str = "https://api.flowhunt.io";
@@ -57,46 +56,31 @@ pub const DEFAULT_BASE_URL: &str = "https://api.flowhunt.io";
 pub const API_KEY_ENV: &str = "FLOWHUNT_API_KEY";
 /// Environment variable overriding the base URL in [`Client::from_env`].
 pub const BASE_URL_ENV: &str = "FLOWHUNT_BASE_URL";
+/// Environment variable holding the workspace sessions are created in (read by the `assistants`
+/// facade; the generated operations take it as a parameter).
+pub const WORKSPACE_ID_ENV: &str = "FLOWHUNT_WORKSPACE_ID";
 
-/// Why a client could not be built. The key itself never appears in these messages.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// A required environment variable is unset or empty.
-    #[error("{var} is not set: export it (for example `export {var}=...`) or pass the value explicitly")]
-    MissingEnv {
-        /// The variable's name.
-        var: &'static str,
-    },
-    /// The base URL does not parse as an absolute http(s) URL.
-    #[error("invalid base URL {url:?}: expected an absolute http:// or https:// URL")]
-    InvalidBaseUrl {
-        /// The rejected URL.
-        url: String,
-    },
-    /// The API key contains characters that cannot be sent in an HTTP header.
-    #[error(
-        "the API key contains characters that are not allowed in an HTTP header (check for newlines or quotes)"
-    )]
-    InvalidApiKey,
-    /// The HTTP client could not be built (for example, TLS is unavailable).
-    #[error("could not build the HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
-}
+/// FlowHunt's constants, as the shared constructors of `assistants-api-runtime` use them.
+pub const SERVICE: Service = Service::new("FlowHunt", DEFAULT_BASE_URL, BASE_URL_ENV)
+    .with_auth(Auth::Bearer { env: API_KEY_ENV })
+    .with_user_agent(concat!("assistants-rs/", env!("CARGO_PKG_VERSION"), " flowhunt-api"));
 
 impl Client {
     /// A client for `base_url` that sends `Authorization: Bearer <api_key>` on every request.
     ///
-    /// The key is marked sensitive, so it never shows in `Debug` output of the client.
+    /// The key is trimmed of surrounding whitespace and marked sensitive, so it never shows in
+    /// `Debug` output; it never follows a redirect to another origin.
     ///
     /// # Errors
-    /// [`ClientError::InvalidBaseUrl`] or [`ClientError::InvalidApiKey`] for bad input.
+    /// [`ClientError::InvalidBaseUrl`], [`ClientError::CredentialsInBaseUrl`],
+    /// [`ClientError::EmptyApiKey`] or [`ClientError::InvalidApiKey`] for bad input.
     pub fn with_api_key(base_url: &str, api_key: SecretString) -> Result<Self, ClientError> {
         Self::with_http_client(base_url, api_key, reqwest::Client::builder())
     }
 
     /// Like [`Client::with_api_key`], starting from a caller-configured `reqwest` builder
-    /// (timeouts, proxies, connection pool); the bearer header is added to it.
+    /// (timeouts, proxies, connection pool); the bearer header, the redirect policy and
+    /// `referer(false)` are added to it.
     ///
     /// # Errors
     /// As [`Client::with_api_key`], plus [`ClientError::Http`] when the builder fails.
@@ -105,13 +89,7 @@ impl Client {
         api_key: SecretString,
         builder: reqwest::ClientBuilder,
     ) -> Result<Self, ClientError> {
-        let base_url = checked_base_url(base_url)?;
-        let mut value = HeaderValue::from_str(&format!("Bearer {}", api_key.expose_secret()))
-            .map_err(|_| ClientError::InvalidApiKey)?;
-        value.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, value);
-        let http = builder.default_headers(headers).user_agent(USER_AGENT).build()?;
+        let (base_url, http) = SERVICE.http_client(base_url, Some(&api_key), builder)?;
         Ok(Self::new_with_client(&base_url, http, Limits::default()))
     }
 
@@ -119,33 +97,15 @@ impl Client {
     /// (default [`DEFAULT_BASE_URL`]).
     ///
     /// # Errors
-    /// [`ClientError::MissingEnv`] when the key is not set, or the errors of [`Client::with_api_key`].
+    /// [`ClientError::MissingEnv`] when the key is not set, [`ClientError::InvalidEnv`] when a
+    /// variable is not valid UTF-8, or the errors of [`Client::with_api_key`].
     pub fn from_env() -> Result<Self, ClientError> {
-        let key = std::env::var(API_KEY_ENV)
-            .ok()
-            .filter(|k| !k.trim().is_empty())
-            .ok_or(ClientError::MissingEnv { var: API_KEY_ENV })?;
-        let base = std::env::var(BASE_URL_ENV).unwrap_or_else(|_| DEFAULT_BASE_URL.to_string());
-        Self::with_api_key(&base, key.into())
+        Self::with_api_key(&SERVICE.base_url_from_env()?, SERVICE.api_key_from_env()?)
     }
 }
 
 // `Client::with_limits` and the `exec` hook that reads every response body through `Limits`.
 assistants_api_runtime::limited_client!(Client);
-
-const USER_AGENT: &str = concat!("assistants-rs/", env!("CARGO_PKG_VERSION"), " flowhunt-api");
-
-/// Accepts absolute http(s) URLs and strips a trailing slash, so paths join cleanly.
-fn checked_base_url(url: &str) -> Result<String, ClientError> {
-    let trimmed = url.trim().trim_end_matches('/');
-    let ok = (trimmed.starts_with("http://") || trimmed.starts_with("https://"))
-        && reqwest::Url::parse(trimmed).is_ok_and(|u| u.host_str().is_some());
-    if ok {
-        Ok(trimmed.to_string())
-    } else {
-        Err(ClientError::InvalidBaseUrl { url: url.to_string() })
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -167,6 +127,10 @@ mod tests {
         assert!(matches!(
             Client::with_api_key("http://localhost", "bad\nkey".into()),
             Err(ClientError::InvalidApiKey)
+        ));
+        assert!(matches!(
+            Client::with_api_key("http://user:pass@localhost", "k".into()),
+            Err(ClientError::CredentialsInBaseUrl { .. })
         ));
     }
 
