@@ -14,10 +14,11 @@ use crate::{ClientError, MAX_FRAME_BYTES, types::StreamedIdentifiers};
 /// them; tungstenite's default is unbounded.
 pub const MAX_WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
-/// Pings received in a row while our replies could not be written before the connection is
-/// [`ClientError::DeadConnection`]. A live server reads its pongs: one that sends this many
-/// pings after the socket's send buffer filled up is flooding, not talking.
-pub const MAX_UNANSWERED_PINGS: usize = 64;
+/// How many pings in a row the server may send while none of our replies can be written (the
+/// socket's send buffer, megabytes on loopback, and [`MAX_WRITE_BUFFER_BYTES`] are full) before
+/// the connection is [`ClientError::DeadConnection`]. A live server reads its pongs; one that
+/// keeps pinging while megabytes of them wait is flooding, not talking.
+pub const MAX_UNANSWERED_PINGS: usize = 1024;
 
 /// Frames of `/conversations/stream/identifiers`, decoded.
 ///
