@@ -38,6 +38,20 @@
     unused_mut
 )]
 mod generated;
+/// Typed [httpmock](https://docs.rs/httpmock) helpers for every operation, generated from the
+/// same spec as the client (feature `mock`): `MockServerExt` adds one method per operation to
+/// `httpmock::MockServer`, whose `when`/`then` builders take the operation's typed parameters,
+/// bodies and responses. For tests of code that uses this crate.
+#[cfg(feature = "mock")]
+#[allow(
+    clippy::all,
+    missing_docs,
+    unused_imports,
+    unreachable_pub,
+    dead_code,
+    unused_mut
+)]
+pub mod mock;
 
 pub use assistants_api_runtime::{ClientError, Limits};
 pub use generated::*;
