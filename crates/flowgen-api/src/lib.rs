@@ -7,11 +7,22 @@
 //! Both FlowGen contracts are expressible: message bodies carry the documented `message` and
 //! the open-source server's `content`/`chat`/`type`/`owner` fields; see the spec's description.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use flowgen_api::mock::MockServerExt;
+//! # let server = httpmock::MockServer::start_async().await;
+//! # let chat: flowgen_api::types::Chat = serde_json::from_value(serde_json::json!({
+//! #     "id": "k2j4h6g8f0d1s3a", "name": "My Chatbot", "status": "completed", "from_type": "flow",
+//! #     "owner": "", "created": "2024-03-14 08:21:05.412Z", "updated": "2024-03-14 08:21:05.412Z"
+//! # }))?;
+//! # server.create_chat(|_, then| { then.ok(&chat); });
+//! # server.get_chat(|when, then| { when.chat_id("k2j4h6g8f0d1s3a"); then.ok(&chat); });
+//! # let base_url = server.base_url();
 //! use flowgen_api::{types, Client};
 //!
-//! let client = Client::with_api_key(flowgen_api::DEFAULT_BASE_URL, "fg_secret".into())?;
+//! // `Client::from_env()` reads FLOWGEN_API_KEY and FLOWGEN_BASE_URL instead.
+//! let client = Client::with_api_key(&base_url, "fg_secret".into())?;
 //! let chat = client
 //!     .create_chat()
 //!     .body(
@@ -24,9 +35,13 @@
 //!     .send()
 //!     .await?;
 //! let status = client.get_chat().chat_id(&chat.id).send().await?.into_inner().status;
-//! println!("{} is {status}", chat.id);
+//! assert_eq!(status, types::ChatStatus::Completed);
 //! # Ok(()) }
 //! ```
+//!
+//! Feature `mock` adds `mock::MockServerExt`: typed httpmock helpers for every operation, for
+//! tests of code that uses this crate. TLS is rustls by default; feature `native-tls` selects the
+//! system's TLS library.
 #![forbid(unsafe_code)]
 
 #[allow(
@@ -124,6 +139,35 @@ assistants_api_runtime::limited_client!(Client);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_key_never_follows_a_redirect_to_another_origin() {
+        let origin = httpmock::MockServer::start_async().await;
+        let thief = httpmock::MockServer::start_async().await;
+        let location = thief.url("/chats");
+        origin
+            .mock_async(|when, then| {
+                when.path("/chats");
+                then.status(308).header("location", &location);
+            })
+            .await;
+        let stolen = thief.mock_async(|when, _| {
+            when.any_request();
+        });
+        let stolen = stolen.await;
+        let client = Client::with_api_key(&origin.base_url(), "fg_secret".into()).unwrap();
+        let body = types::ChatCreate::builder()
+            .name("n")
+            .from_type(types::ChatFromType::Flow)
+            .owner(Some(String::new()));
+        let error = client.create_chat().body(body).send().await.unwrap_err();
+        assert_eq!(stolen.calls_async().await, 0);
+        let Error::CommunicationError(source) = &error else {
+            panic!("{error:?}")
+        };
+        let refused = assistants_api_runtime::redirect::refused(source).unwrap();
+        assert_eq!(refused.target, thief.url("/chats"));
+    }
 
     #[test]
     fn debug_never_shows_the_key() {

@@ -4,11 +4,28 @@
 //! (see `generated.rs`); this file adds authentication and constructors. Higher-level behaviour
 //! (retries, deadlines, event streams) lives in the `assistants` crate.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use flowhunt_api::mock::MockServerExt;
+//! # let server = httpmock::MockServer::start_async().await;
+//! # let session_id = "0d5c2a4e-6f1b-4f8e-9a07-3b2c1d0e9f8a";
+//! # server.create_v3_flow_assistant_session(|_, then| {
+//! #     then.created(&types::FlowSessionResponse { created_at: "2026-03-30T09:14:05".into(), session_id: session_id.into() });
+//! # });
+//! # server.invoke_v3_flow_assistant_response(|_, then| {
+//! #     then.ok(&types::FlowSessionInvocationResponse { cached_events: None, created_at: "1774861445218".into(), message_id: "m".into() });
+//! # });
+//! # let event: types::FlowSessionEvent = serde_json::from_value(serde_json::json!({
+//! #     "action_type": "v3_tool_call_end", "created_at_timestamp": "1774861445300", "credits": 0.0,
+//! #     "event_id": "e1", "event_type": "assistant", "session_id": session_id, "workspace_id": "w"
+//! # }))?;
+//! # server.poll_v3_flow_assistant_response(|_, then| { then.ok(&vec![event]); });
+//! # let base_url = server.base_url();
 //! use flowhunt_api::{types, Client};
 //!
-//! let client = Client::with_api_key(flowhunt_api::DEFAULT_BASE_URL, "fh-secret".into())?;
+//! // `Client::from_env()` reads FLOWHUNT_API_KEY and FLOWHUNT_BASE_URL instead.
+//! let client = Client::with_api_key(&base_url, "fh-secret".into())?;
 //! let session = client
 //!     .create_v3_flow_assistant_session()
 //!     .workspace_id("5b1f7c2e-8d4a-4e61-9a3f-0c7d2b9e4f18")
@@ -30,8 +47,13 @@
 //! for event in events.iter() {
 //!     println!("{} {}", event.event_type, event.action_type);
 //! }
+//! assert_eq!(events.len(), 1);
 //! # Ok(()) }
 //! ```
+//!
+//! Feature `mock` adds `mock::MockServerExt`: typed httpmock helpers for every operation, for
+//! tests of code that uses this crate. TLS is rustls by default; feature `native-tls` selects the
+//! system's TLS library.
 #![forbid(unsafe_code)]
 
 #[allow(

@@ -4,25 +4,55 @@
 //! `generated.rs`); this file adds constructors and [`Client::stream_identifiers`], which opens
 //! the generated WebSocket upgrade and decodes each frame into [`types::StreamedIdentifiers`].
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use futures::StreamExt;
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use pieces_api::mock::MockServerExt;
+//! # let server = httpmock::MockServer::start_async().await;
+//! # let t = serde_json::json!({"value": "2023-10-26T15:30:01.617743Z"});
+//! # let conversation: types::Conversation = serde_json::from_value(serde_json::json!({
+//! #     "id": "0c6f4b1e-9d1a-4e0c-8f2b-3a5d7e9c1b24", "name": "Notes", "type": "COPILOT",
+//! #     "created": t, "updated": t, "messages": {"iterable": []}
+//! # }))?;
+//! # server.conversations_create_specific_conversation(|_, then| { then.ok(&conversation); });
+//! # server.conversations_delete_specific_conversation(|_, then| { then.no_content(); });
+//! # let base_url = server.base_url();
 //! use pieces_api::{types, Client};
 //!
-//! let client = Client::with_base_url(pieces_api::DEFAULT_BASE_URL)?;
+//! // `Client::discover().await` finds a running PiecesOS (or uses PIECES_BASE_URL) instead.
+//! let client = Client::with_base_url(&base_url)?;
 //! let created = client
 //!     .conversations_create_specific_conversation()
 //!     .body_map(|b| b.name("Notes".to_string()).type_(types::ConversationTypeEnum::Copilot))
 //!     .send()
 //!     .await?;
+//! client
+//!     .conversations_delete_specific_conversation()
+//!     .conversation(&created.id)
+//!     .send()
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The identifiers WebSocket, as a `Stream` of typed frames:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use futures::StreamExt;
+//!
+//! let client = pieces_api::Client::discover().await?;
 //! let mut changes = client.stream_identifiers().await?;
 //! while let Some(frame) = changes.next().await {
 //!     for item in frame?.iterable {
 //!         println!("{:?} deleted={:?}", item.conversation.map(|c| c.id), item.deleted);
 //!     }
 //! }
-//! # let _ = created; Ok(()) }
+//! # Ok(()) }
 //! ```
+//!
+//! Feature `mock` adds `mock::MockServerExt`: typed httpmock helpers for every operation, for
+//! tests of code that uses this crate. TLS (for a PiecesOS behind an https proxy) is rustls by
+//! default; feature `native-tls` selects the system's TLS library.
 #![forbid(unsafe_code)]
 
 mod discover;
