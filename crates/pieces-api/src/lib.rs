@@ -64,6 +64,8 @@ mod discover;
     dead_code,
     unused_mut
 )]
+// The operation summaries are the official SDK's (`/conversations [GET]`): not links.
+#[allow(rustdoc::broken_intra_doc_links)]
 mod generated;
 /// Typed [httpmock](https://docs.rs/httpmock) helpers for every operation, generated from the
 /// same spec as the client (feature `mock`): `MockServerExt` adds one method per operation to
