@@ -93,7 +93,12 @@ async fn pieces_delete_and_its_failure_with_typed_mocks() {
         then.internal_server_error(json!("conversation is locked"));
     });
     let client = Client::with_base_url(&server.base_url()).unwrap();
-    client.conversations_delete_specific_conversation().conversation("c-1").send().await.unwrap();
+    client
+        .conversations_delete_specific_conversation()
+        .conversation("c-1")
+        .send()
+        .await
+        .unwrap();
     let error = client
         .conversations_delete_specific_conversation()
         .conversation("c-2")

@@ -88,10 +88,17 @@ fn an_edited_mock_file_makes_check_fail_naming_it() {
     copy_inputs(&dir);
     let mock = dir.join("crates/pieces-api/src/mock.rs");
     let text = std::fs::read_to_string(&mock).unwrap();
-    std::fs::write(&mock, text.replacen("pub trait MockServerExt", "pub trait MockServerExtended", 1)).unwrap();
+    std::fs::write(
+        &mock,
+        text.replacen("pub trait MockServerExt", "pub trait MockServerExtended", 1),
+    )
+    .unwrap();
     let (ok, stderr) = check(&dir);
     assert!(!ok, "--check passed although a mock file was edited");
-    assert!(stderr.contains("stale: crates/pieces-api/src/mock.rs"), "{stderr}");
+    assert!(
+        stderr.contains("stale: crates/pieces-api/src/mock.rs"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("pieces-api/src/generated.rs"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }

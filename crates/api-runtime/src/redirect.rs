@@ -41,7 +41,11 @@ impl fmt::Display for RedirectRefused {
             RefusalReason::ChangesMethod => "following it would change the request's method to GET",
             RefusalReason::TooMany => "too many redirects",
         };
-        write!(f, "refused to follow a {} redirect to {}: {why}", self.status, self.target)
+        write!(
+            f,
+            "refused to follow a {} redirect to {}: {why}",
+            self.status, self.target
+        )
     }
 }
 

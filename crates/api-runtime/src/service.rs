@@ -189,7 +189,10 @@ fn env_var(var: &'static str) -> Result<Option<String>, ClientError> {
     env_value(var, std::env::var(var))
 }
 
-fn env_value(var: &'static str, value: Result<String, std::env::VarError>) -> Result<Option<String>, ClientError> {
+fn env_value(
+    var: &'static str,
+    value: Result<String, std::env::VarError>,
+) -> Result<Option<String>, ClientError> {
     match value {
         Ok(value) if value.trim().is_empty() => Ok(None),
         Ok(value) => Ok(Some(value)),
@@ -240,10 +243,11 @@ pub fn redact_userinfo(url: &str) -> String {
 mod tests {
     use super::*;
 
-    const KEYED: Service = Service::new("Test", "http://127.0.0.1:9", "TEST_BASE_URL").with_auth(Auth::Header {
-        name: "x-api-key",
-        env: "TEST_API_KEY",
-    });
+    const KEYED: Service =
+        Service::new("Test", "http://127.0.0.1:9", "TEST_BASE_URL").with_auth(Auth::Header {
+            name: "x-api-key",
+            env: "TEST_API_KEY",
+        });
 
     #[test]
     fn userinfo_is_rejected_and_never_shown() {
@@ -252,8 +256,13 @@ mod tests {
             "https://hunter2@api.example.com/v1",
             "http://:hunter2@host",
         ] {
-            let error = KEYED.http_client(url, Some(&"k".into()), reqwest::Client::builder()).unwrap_err();
-            assert!(matches!(error, ClientError::CredentialsInBaseUrl { .. }), "{url}: {error:?}");
+            let error = KEYED
+                .http_client(url, Some(&"k".into()), reqwest::Client::builder())
+                .unwrap_err();
+            assert!(
+                matches!(error, ClientError::CredentialsInBaseUrl { .. }),
+                "{url}: {error:?}"
+            );
             for text in [error.to_string(), format!("{error:?}")] {
                 assert!(!text.contains("hunter2"), "{text}");
                 assert!(text.contains("***@"), "{text}");
@@ -273,10 +282,19 @@ mod tests {
         assert_eq!(headers["x-api-key"], "fg_key");
         assert!(headers["x-api-key"].is_sensitive());
         let bearer = Service::new("B", "http://h", "B_URL").with_auth(Auth::Bearer { env: "B_KEY" });
-        assert_eq!(bearer.key_headers(Some(&"\tk ".into())).unwrap()[AUTHORIZATION], "Bearer k");
-        assert!(matches!(KEYED.key_headers(Some(&" \n".into())), Err(ClientError::EmptyApiKey)));
+        assert_eq!(
+            bearer.key_headers(Some(&"\tk ".into())).unwrap()[AUTHORIZATION],
+            "Bearer k"
+        );
+        assert!(matches!(
+            KEYED.key_headers(Some(&" \n".into())),
+            Err(ClientError::EmptyApiKey)
+        ));
         assert!(matches!(KEYED.key_headers(None), Err(ClientError::EmptyApiKey)));
-        assert!(matches!(KEYED.key_headers(Some(&"a\nb".into())), Err(ClientError::InvalidApiKey)));
+        assert!(matches!(
+            KEYED.key_headers(Some(&"a\nb".into())),
+            Err(ClientError::InvalidApiKey)
+        ));
     }
 
     #[cfg(unix)]
@@ -290,7 +308,11 @@ mod tests {
             error.to_string(),
             "TEST_API_KEY is set but is not valid UTF-8: export it again as plain text"
         );
-        assert!(env_value("V", Err(std::env::VarError::NotPresent)).unwrap().is_none());
+        assert!(
+            env_value("V", Err(std::env::VarError::NotPresent))
+                .unwrap()
+                .is_none()
+        );
         assert!(env_value("V", Ok(" \n".into())).unwrap().is_none());
         assert_eq!(env_value("V", Ok("x".into())).unwrap().as_deref(), Some("x"));
     }
@@ -298,8 +320,14 @@ mod tests {
     #[test]
     fn bad_base_urls_are_rejected() {
         for url in ["api.example.com", "ftp://host", "http://", "/relative"] {
-            assert!(matches!(checked_base_url(url), Err(ClientError::InvalidBaseUrl { .. })), "{url}");
+            assert!(
+                matches!(checked_base_url(url), Err(ClientError::InvalidBaseUrl { .. })),
+                "{url}"
+            );
         }
-        assert_eq!(checked_base_url(" http://127.0.0.1:39300/ ").unwrap(), "http://127.0.0.1:39300");
+        assert_eq!(
+            checked_base_url(" http://127.0.0.1:39300/ ").unwrap(),
+            "http://127.0.0.1:39300"
+        );
     }
 }

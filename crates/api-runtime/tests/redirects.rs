@@ -5,10 +5,11 @@ use assistants_api_runtime::redirect::{RefusalReason, refused};
 use assistants_api_runtime::{Auth, Service};
 use httpmock::MockServer;
 
-const SERVICE: Service = Service::new("Test", "http://127.0.0.1:9", "TEST_BASE_URL").with_auth(Auth::Header {
-    name: "x-api-key",
-    env: "TEST_API_KEY",
-});
+const SERVICE: Service =
+    Service::new("Test", "http://127.0.0.1:9", "TEST_BASE_URL").with_auth(Auth::Header {
+        name: "x-api-key",
+        env: "TEST_API_KEY",
+    });
 
 fn client(base: &str) -> reqwest::Client {
     SERVICE
@@ -41,11 +42,19 @@ async fn a_redirect_to_another_origin_is_refused_naming_the_target() {
             .await
             .unwrap_err();
         redirect.assert_async().await;
-        assert_eq!(stolen.calls_async().await, 0, "{status}: the other origin was contacted");
+        assert_eq!(
+            stolen.calls_async().await,
+            0,
+            "{status}: the other origin was contacted"
+        );
         let why = refused(&error).unwrap_or_else(|| panic!("{status}: not a refused redirect: {error:?}"));
         assert_eq!(why.reason, RefusalReason::OtherOrigin);
         assert_eq!(why.status, status);
-        assert_eq!(why.target, elsewhere.url("/steal"), "the target is named, without its query");
+        assert_eq!(
+            why.target,
+            elsewhere.url("/steal"),
+            "the target is named, without its query"
+        );
         let shown = format!("{error} {:?}", why);
         assert!(!shown.contains("fg_secret_key"), "{shown}");
         stolen.delete_async().await;
@@ -131,6 +140,10 @@ async fn a_redirect_loop_ends() {
             then.status(307).header("location", &location);
         })
         .await;
-    let error = client(&server.base_url()).get(server.url("/loop")).send().await.unwrap_err();
+    let error = client(&server.base_url())
+        .get(server.url("/loop"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(refused(&error).map(|r| r.reason), Some(RefusalReason::TooMany));
 }

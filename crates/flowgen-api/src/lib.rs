@@ -92,7 +92,11 @@ pub const SERVICE: Service = Service::new("FlowGen", DEFAULT_BASE_URL, BASE_URL_
         name: API_KEY_HEADER,
         env: API_KEY_ENV,
     })
-    .with_user_agent(concat!("assistants-rs/", env!("CARGO_PKG_VERSION"), " flowgen-api"));
+    .with_user_agent(concat!(
+        "assistants-rs/",
+        env!("CARGO_PKG_VERSION"),
+        " flowgen-api"
+    ));
 
 impl Client {
     /// A client for `base_url` that sends `X-API-KEY: <api_key>` on every request.

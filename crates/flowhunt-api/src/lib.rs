@@ -99,7 +99,11 @@ pub const WORKSPACE_ID_ENV: &str = "FLOWHUNT_WORKSPACE_ID";
 /// FlowHunt's constants, as the shared constructors of `assistants-api-runtime` use them.
 pub const SERVICE: Service = Service::new("FlowHunt", DEFAULT_BASE_URL, BASE_URL_ENV)
     .with_auth(Auth::Bearer { env: API_KEY_ENV })
-    .with_user_agent(concat!("assistants-rs/", env!("CARGO_PKG_VERSION"), " flowhunt-api"));
+    .with_user_agent(concat!(
+        "assistants-rs/",
+        env!("CARGO_PKG_VERSION"),
+        " flowhunt-api"
+    ));
 
 impl Client {
     /// A client for `base_url` that sends `Authorization: Bearer <api_key>` on every request.

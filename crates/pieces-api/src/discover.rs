@@ -25,8 +25,8 @@ impl Client {
     /// ```no_run
     /// # async fn demo() -> Result<(), pieces_api::ClientError> {
     /// use pieces_api::ClientInfo;
-///
-/// let pieces = pieces_api::Client::discover().await?;
+    ///
+    /// let pieces = pieces_api::Client::discover().await?;
     /// println!("PiecesOS at {}", pieces.baseurl());
     /// # Ok(()) }
     /// ```
@@ -87,7 +87,9 @@ pub async fn probe(ports: impl IntoIterator<Item = u16>, timeout: Duration) -> R
             async move {
                 let base = format!("http://127.0.0.1:{port}");
                 let answer = http.head(format!("{base}{HEALTH_PATH}")).send().await;
-                answer.is_ok_and(|r| r.status() == reqwest::StatusCode::OK).then_some(base)
+                answer
+                    .is_ok_and(|r| r.status() == reqwest::StatusCode::OK)
+                    .then_some(base)
             }
         })
         .collect();

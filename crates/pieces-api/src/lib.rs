@@ -67,6 +67,7 @@ mod discover;
 // The operation summaries are the official SDK's (`/conversations [GET]`): not links.
 #[allow(rustdoc::broken_intra_doc_links)]
 mod generated;
+mod identifiers;
 /// Typed [httpmock](https://docs.rs/httpmock) helpers for every operation, generated from the
 /// same spec as the client (feature `mock`): `MockServerExt` adds one method per operation to
 /// `httpmock::MockServer`, whose `when`/`then` builders take the operation's typed parameters,
@@ -81,7 +82,6 @@ mod generated;
     unused_mut
 )]
 pub mod mock;
-mod identifiers;
 
 pub use assistants_api_runtime::{ClientError, Limits};
 pub use discover::{
@@ -107,7 +107,11 @@ pub const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
 ///
 /// The HTTP client speaks HTTP/1.1 only, as the WebSocket upgrade requires.
 pub const SERVICE: Service = Service::new("PiecesOS", DEFAULT_BASE_URL, BASE_URL_ENV)
-    .with_user_agent(concat!("assistants-rs/", env!("CARGO_PKG_VERSION"), " pieces-api"))
+    .with_user_agent(concat!(
+        "assistants-rs/",
+        env!("CARGO_PKG_VERSION"),
+        " pieces-api"
+    ))
     .with_http1_only();
 
 impl Client {

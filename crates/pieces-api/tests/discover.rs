@@ -70,7 +70,11 @@ async fn the_port_that_answers_200_wins_over_refusals_and_errors() {
         .await
         .unwrap();
     assert_eq!(found, format!("http://127.0.0.1:{healthy_port}"));
-    assert_eq!(health.load(Ordering::SeqCst), 1, "probed with HEAD /.well-known/health");
+    assert_eq!(
+        health.load(Ordering::SeqCst),
+        1,
+        "probed with HEAD /.well-known/health"
+    );
 }
 
 #[tokio::test]
@@ -81,7 +85,9 @@ async fn the_whole_range_is_probed_concurrently() {
     };
     let port = port_of(&listener);
     let health = serve(listener, "200 OK");
-    let found = probe(DISCOVERY_PORTS, pieces_api::DISCOVERY_TIMEOUT).await.unwrap();
+    let found = probe(DISCOVERY_PORTS, pieces_api::DISCOVERY_TIMEOUT)
+        .await
+        .unwrap();
     let found_port: u16 = found.rsplit(':').next().unwrap().parse().unwrap();
     assert!(DISCOVERY_PORTS.contains(&found_port), "{found}");
     if found_port == port {
@@ -100,13 +106,21 @@ async fn an_explicit_url_wins_and_nothing_is_probed() {
     let port = port_of(&listener);
     let health = serve(listener, "200 OK");
     let explicit = Some("http://127.0.0.1:1000/".to_string());
-    let url = base_url_or_probe(explicit, [port], Duration::from_secs(5)).await.unwrap();
+    let url = base_url_or_probe(explicit, [port], Duration::from_secs(5))
+        .await
+        .unwrap();
     assert_eq!(url, "http://127.0.0.1:1000");
-    assert_eq!(health.load(Ordering::SeqCst), 0, "a port was probed despite an explicit URL");
+    assert_eq!(
+        health.load(Ordering::SeqCst),
+        0,
+        "a port was probed despite an explicit URL"
+    );
     let bad = base_url_or_probe(Some("localhost:1000".into()), [port], Duration::from_secs(5)).await;
     assert!(matches!(bad, Err(ClientError::InvalidBaseUrl { .. })), "{bad:?}");
     // Without one, the same port is found.
-    let url = base_url_or_probe(None, [port], Duration::from_secs(5)).await.unwrap();
+    let url = base_url_or_probe(None, [port], Duration::from_secs(5))
+        .await
+        .unwrap();
     assert_eq!(url, format!("http://127.0.0.1:{port}"));
 }
 
@@ -120,7 +134,16 @@ async fn nothing_found_is_a_typed_error_saying_what_was_probed_and_how_to_set_th
     serve(a, "503 Service Unavailable");
     serve(b, "404 Not Found");
     let error = probe(ports, Duration::from_secs(5)).await.unwrap_err();
-    assert!(matches!(error, ClientError::NotFound { env: "PIECES_BASE_URL", .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            ClientError::NotFound {
+                env: "PIECES_BASE_URL",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     assert_eq!(
         error.to_string(),
         format!(

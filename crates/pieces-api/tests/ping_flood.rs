@@ -22,8 +22,12 @@ async fn flooding_server(pings: usize, reads: bool) -> String {
     let listener = socket.listen(1).unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
-        let Ok((tcp, _)) = listener.accept().await else { return };
-        let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else { return };
+        let Ok((tcp, _)) = listener.accept().await else {
+            return;
+        };
+        let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
+            return;
+        };
         let (mut sink, mut stream) = ws.split();
         // Without reading, the read half stays alive, unread, until the task ends.
         let _unread = if reads {
@@ -55,7 +59,10 @@ async fn a_peer_that_floods_pings_and_never_reads_is_a_dead_connection() {
         }
         other => panic!("expected a dead connection, got {other:?}"),
     }
-    assert!(stream.next().await.is_none(), "the stream ends after a dead connection");
+    assert!(
+        stream.next().await.is_none(),
+        "the stream ends after a dead connection"
+    );
 }
 
 // The server reads on another thread, as a real one would: on one thread, pings buffered by the
@@ -65,6 +72,9 @@ async fn a_peer_that_floods_pings_but_reads_the_pongs_is_served() {
     let client = Client::with_base_url(&flooding_server(FLOOD / 10, true).await).unwrap();
     let mut stream = client.stream_identifiers().await.unwrap();
     let frame = stream.next().await;
-    assert!(matches!(frame, Some(Ok(ref f)) if f.iterable.is_empty()), "{frame:?}");
+    assert!(
+        matches!(frame, Some(Ok(ref f)) if f.iterable.is_empty()),
+        "{frame:?}"
+    );
     assert!(stream.next().await.is_none());
 }
