@@ -1,7 +1,8 @@
 //! `cargo xtask generate [--check] [-v]`: regenerates every client crate from `specs/`.
 //!
 //! Each `crates/<svc>-api/src/generated.rs` is progenitor output for `specs/<svc>.yaml`, formatted
-//! with rustfmt and prefixed with a header. `--check` compares what the specs produce with the
+//! with rustfmt and prefixed with a header; `crates/<svc>-api/src/mock.rs` holds progenitor's typed
+//! httpmock helpers for the same spec (the crate's `mock` feature). `--check` compares what the specs produce with the
 //! committed files and fails, naming each stale file, without writing anything.
 
 use std::io::Write;
@@ -38,24 +39,30 @@ enum Cmd {
     },
 }
 
-/// One spec and the crate generated from it.
+/// One spec and the files generated from it.
 struct Target {
     spec: &'static str,
+    /// The client: types, `Client`, builders.
     output: &'static str,
+    /// Typed httpmock helpers for every operation (the crate's `mock` feature).
+    mock: &'static str,
 }
 
 const TARGETS: &[Target] = &[
     Target {
         spec: "specs/flowhunt.yaml",
         output: "crates/flowhunt-api/src/generated.rs",
+        mock: "crates/flowhunt-api/src/mock.rs",
     },
     Target {
         spec: "specs/pieces.yaml",
         output: "crates/pieces-api/src/generated.rs",
+        mock: "crates/pieces-api/src/mock.rs",
     },
     Target {
         spec: "specs/flowgen.yaml",
         output: "crates/flowgen-api/src/generated.rs",
+        mock: "crates/flowgen-api/src/mock.rs",
     },
 ];
 
@@ -81,19 +88,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             });
             let mut stale = Vec::new();
             for target in TARGETS {
-                let code = generate(&root, target)?;
-                let out = root.join(target.output);
-                if check {
-                    let current = std::fs::read_to_string(&out).unwrap_or_default();
-                    if current != code {
-                        if verbose {
-                            print_diff(target.output, &current, &code);
+                let (client, mock) = generate(&root, target)?;
+                for (output, code) in [(target.output, client), (target.mock, mock)] {
+                    let out = root.join(output);
+                    if check {
+                        let current = std::fs::read_to_string(&out).unwrap_or_default();
+                        if current != code {
+                            if verbose {
+                                print_diff(output, &current, &code);
+                            }
+                            stale.push(output);
                         }
-                        stale.push(target.output);
+                    } else {
+                        std::fs::write(&out, code).with_context(|| format!("writing {}", out.display()))?;
+                        eprintln!("wrote {output}");
                     }
-                } else {
-                    std::fs::write(&out, code).with_context(|| format!("writing {}", out.display()))?;
-                    eprintln!("wrote {}", target.output);
                 }
             }
             if stale.is_empty() {
@@ -113,8 +122,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Generates the formatted source for one target.
-fn generate(root: &Path, target: &Target) -> Result<String> {
+/// Generates the formatted client and mock sources for one target.
+fn generate(root: &Path, target: &Target) -> Result<(String, String)> {
     let spec_path = root.join(target.spec);
     let text =
         std::fs::read_to_string(&spec_path).with_context(|| format!("reading {}", spec_path.display()))?;
@@ -147,6 +156,19 @@ fn generate(root: &Path, target: &Target) -> Result<String> {
     let mut ast: syn::File = syn::parse2(tokens).context("progenitor produced unparsable code")?;
     open_enum::inject(&mut ast, &open, &spec)?;
     operations::inject(&mut ast, &spec)?;
+    let client = format_file(root, target, ast)?;
+
+    // The mocks name the crate's own types (`use crate::*`): they are a module of the crate.
+    let mock_tokens = Generator::new(&settings)
+        .httpmock(&spec, "crate")
+        .with_context(|| format!("generating httpmock helpers from {}", target.spec))?;
+    let mock_ast: syn::File = syn::parse2(mock_tokens).context("progenitor produced unparsable mocks")?;
+    let mock = format_file(root, target, mock_ast)?;
+    Ok((client, mock))
+}
+
+/// Splits doc lines, pretty-prints, adds the header and formats with rustfmt.
+fn format_file(root: &Path, target: &Target, mut ast: syn::File) -> Result<String> {
     syn::visit_mut::VisitMut::visit_file_mut(&mut DocLines, &mut ast);
     let pretty = prettyplease::unparse(&ast);
     let header = format!(

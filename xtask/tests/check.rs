@@ -22,6 +22,9 @@ fn copy_inputs(dest: &Path) {
         "crates/flowhunt-api/src/generated.rs",
         "crates/pieces-api/src/generated.rs",
         "crates/flowgen-api/src/generated.rs",
+        "crates/flowhunt-api/src/mock.rs",
+        "crates/pieces-api/src/mock.rs",
+        "crates/flowgen-api/src/mock.rs",
     ];
     for file in files {
         let to = dest.join(file);
@@ -76,5 +79,26 @@ fn an_edited_spec_makes_check_fail_naming_the_file() {
         !stderr.contains("crates/flowhunt-api/src/generated.rs"),
         "unchanged file reported:\n{stderr}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_edited_mock_file_makes_check_fail_naming_it() {
+    let dir = scratch("mock");
+    copy_inputs(&dir);
+    let mock = dir.join("crates/pieces-api/src/mock.rs");
+    let text = std::fs::read_to_string(&mock).unwrap();
+    std::fs::write(
+        &mock,
+        text.replacen("pub trait MockServerExt", "pub trait MockServerExtended", 1),
+    )
+    .unwrap();
+    let (ok, stderr) = check(&dir);
+    assert!(!ok, "--check passed although a mock file was edited");
+    assert!(
+        stderr.contains("stale: crates/pieces-api/src/mock.rs"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("pieces-api/src/generated.rs"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }

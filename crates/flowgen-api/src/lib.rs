@@ -7,11 +7,22 @@
 //! Both FlowGen contracts are expressible: message bodies carry the documented `message` and
 //! the open-source server's `content`/`chat`/`type`/`owner` fields; see the spec's description.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use flowgen_api::mock::MockServerExt;
+//! # let server = httpmock::MockServer::start_async().await;
+//! # let chat: flowgen_api::types::Chat = serde_json::from_value(serde_json::json!({
+//! #     "id": "k2j4h6g8f0d1s3a", "name": "My Chatbot", "status": "completed", "from_type": "flow",
+//! #     "owner": "", "created": "2024-03-14 08:21:05.412Z", "updated": "2024-03-14 08:21:05.412Z"
+//! # }))?;
+//! # server.create_chat(|_, then| { then.ok(&chat); });
+//! # server.get_chat(|when, then| { when.chat_id("k2j4h6g8f0d1s3a"); then.ok(&chat); });
+//! # let base_url = server.base_url();
 //! use flowgen_api::{types, Client};
 //!
-//! let client = Client::with_api_key(flowgen_api::DEFAULT_BASE_URL, "fg_secret".into())?;
+//! // `Client::from_env()` reads FLOWGEN_API_KEY and FLOWGEN_BASE_URL instead.
+//! let client = Client::with_api_key(&base_url, "fg_secret".into())?;
 //! let chat = client
 //!     .create_chat()
 //!     .body(
@@ -24,9 +35,13 @@
 //!     .send()
 //!     .await?;
 //! let status = client.get_chat().chat_id(&chat.id).send().await?.into_inner().status;
-//! println!("{} is {status}", chat.id);
+//! assert_eq!(status, types::ChatStatus::Completed);
 //! # Ok(()) }
 //! ```
+//!
+//! Feature `mock` adds `mock::MockServerExt`: typed httpmock helpers for every operation, for
+//! tests of code that uses this crate. TLS is rustls by default; feature `native-tls` selects the
+//! system's TLS library.
 #![forbid(unsafe_code)]
 
 #[allow(
@@ -38,62 +53,67 @@
     unused_mut
 )]
 mod generated;
+/// Typed [httpmock](https://docs.rs/httpmock) helpers for every operation, generated from the
+/// same spec as the client (feature `mock`): `MockServerExt` adds one method per operation to
+/// `httpmock::MockServer`, whose `when`/`then` builders take the operation's typed parameters,
+/// bodies and responses. For tests of code that uses this crate.
+#[cfg(feature = "mock")]
+#[allow(
+    clippy::all,
+    missing_docs,
+    unused_imports,
+    unreachable_pub,
+    dead_code,
+    unused_mut
+)]
+pub mod mock;
 
-pub use assistants_api_runtime::Limits;
+pub use assistants_api_runtime::{ClientError, Limits};
 pub use generated::*;
 pub use secrecy::SecretString;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use secrecy::ExposeSecret;
+use assistants_api_runtime::{Auth, Service};
 
 /// The hosted API's base URL, `https://api.flowgen.app`.
 pub const DEFAULT_BASE_URL: &str = "https://api.flowgen.app";
-/// The header carrying the API key.
-pub const API_KEY_HEADER: &str = "x-api-key";
 /// Environment variable holding the API key used by [`Client::from_env`].
 pub const API_KEY_ENV: &str = "FLOWGEN_API_KEY";
 /// Environment variable overriding the base URL in [`Client::from_env`].
 pub const BASE_URL_ENV: &str = "FLOWGEN_BASE_URL";
+/// Environment variable naming the flow new chats are created from (read by the `assistants`
+/// facade and the CLI; the generated operations take it in the request body).
+pub const FLOW_ID_ENV: &str = "FLOWGEN_FLOW_ID";
+/// The header carrying the API key.
+pub const API_KEY_HEADER: &str = "x-api-key";
 
-/// Why a client could not be built. The key itself never appears in these messages.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// A required environment variable is unset or empty.
-    #[error("{var} is not set: export it (for example `export {var}=...`) or pass the value explicitly")]
-    MissingEnv {
-        /// The variable's name.
-        var: &'static str,
-    },
-    /// The base URL does not parse as an absolute http(s) URL.
-    #[error("invalid base URL {url:?}: expected an absolute http:// or https:// URL")]
-    InvalidBaseUrl {
-        /// The rejected URL.
-        url: String,
-    },
-    /// The API key contains characters that cannot be sent in an HTTP header.
-    #[error(
-        "the API key contains characters that are not allowed in an HTTP header (check for newlines or quotes)"
-    )]
-    InvalidApiKey,
-    /// The HTTP client could not be built (for example, TLS is unavailable).
-    #[error("could not build the HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
-}
+/// FlowHunt's constants, as the shared constructors of `assistants-api-runtime` use them.
+pub const SERVICE: Service = Service::new("FlowGen", DEFAULT_BASE_URL, BASE_URL_ENV)
+    .with_auth(Auth::Header {
+        name: API_KEY_HEADER,
+        env: API_KEY_ENV,
+    })
+    .with_user_agent(concat!(
+        "assistants-rs/",
+        env!("CARGO_PKG_VERSION"),
+        " flowgen-api"
+    ));
 
 impl Client {
     /// A client for `base_url` that sends `X-API-KEY: <api_key>` on every request.
     ///
-    /// The key is marked sensitive, so it never shows in `Debug` output of the client.
+    /// The key is trimmed of surrounding whitespace and marked sensitive, so it never shows in
+    /// `Debug` output; it never follows a redirect to another origin.
     ///
     /// # Errors
-    /// [`ClientError::InvalidBaseUrl`] or [`ClientError::InvalidApiKey`] for bad input.
+    /// [`ClientError::InvalidBaseUrl`], [`ClientError::CredentialsInBaseUrl`],
+    /// [`ClientError::EmptyApiKey`] or [`ClientError::InvalidApiKey`] for bad input.
     pub fn with_api_key(base_url: &str, api_key: SecretString) -> Result<Self, ClientError> {
         Self::with_http_client(base_url, api_key, reqwest::Client::builder())
     }
 
     /// Like [`Client::with_api_key`], starting from a caller-configured `reqwest` builder
-    /// (timeouts, proxies, connection pool); the key header is added to it.
+    /// (timeouts, proxies, connection pool); the key header, the redirect policy and
+    /// `referer(false)` are added to it.
     ///
     /// # Errors
     /// As [`Client::with_api_key`], plus [`ClientError::Http`] when the builder fails.
@@ -102,13 +122,7 @@ impl Client {
         api_key: SecretString,
         builder: reqwest::ClientBuilder,
     ) -> Result<Self, ClientError> {
-        let base_url = checked_base_url(base_url)?;
-        let mut value =
-            HeaderValue::from_str(api_key.expose_secret()).map_err(|_| ClientError::InvalidApiKey)?;
-        value.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(HeaderName::from_static(API_KEY_HEADER), value);
-        let http = builder.default_headers(headers).user_agent(USER_AGENT).build()?;
+        let (base_url, http) = SERVICE.http_client(base_url, Some(&api_key), builder)?;
         Ok(Self::new_with_client(&base_url, http, Limits::default()))
     }
 
@@ -116,37 +130,48 @@ impl Client {
     /// (default [`DEFAULT_BASE_URL`]).
     ///
     /// # Errors
-    /// [`ClientError::MissingEnv`] when the key is not set, or the errors of [`Client::with_api_key`].
+    /// [`ClientError::MissingEnv`] when the key is not set, [`ClientError::InvalidEnv`] when a
+    /// variable is not valid UTF-8, or the errors of [`Client::with_api_key`].
     pub fn from_env() -> Result<Self, ClientError> {
-        let key = std::env::var(API_KEY_ENV)
-            .ok()
-            .filter(|k| !k.trim().is_empty())
-            .ok_or(ClientError::MissingEnv { var: API_KEY_ENV })?;
-        let base = std::env::var(BASE_URL_ENV).unwrap_or_else(|_| DEFAULT_BASE_URL.to_string());
-        Self::with_api_key(&base, key.into())
+        Self::with_api_key(&SERVICE.base_url_from_env()?, SERVICE.api_key_from_env()?)
     }
 }
 
 // `Client::with_limits` and the `exec` hook that reads every response body through `Limits`.
 assistants_api_runtime::limited_client!(Client);
 
-const USER_AGENT: &str = concat!("assistants-rs/", env!("CARGO_PKG_VERSION"), " flowgen-api");
-
-/// Accepts absolute http(s) URLs and strips a trailing slash, so paths join cleanly.
-fn checked_base_url(url: &str) -> Result<String, ClientError> {
-    let trimmed = url.trim().trim_end_matches('/');
-    let ok = (trimmed.starts_with("http://") || trimmed.starts_with("https://"))
-        && reqwest::Url::parse(trimmed).is_ok_and(|u| u.host_str().is_some());
-    if ok {
-        Ok(trimmed.to_string())
-    } else {
-        Err(ClientError::InvalidBaseUrl { url: url.to_string() })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_key_never_follows_a_redirect_to_another_origin() {
+        let origin = httpmock::MockServer::start_async().await;
+        let thief = httpmock::MockServer::start_async().await;
+        let location = thief.url("/chats");
+        origin
+            .mock_async(|when, then| {
+                when.path("/chats");
+                then.status(308).header("location", &location);
+            })
+            .await;
+        let stolen = thief.mock_async(|when, _| {
+            when.any_request();
+        });
+        let stolen = stolen.await;
+        let client = Client::with_api_key(&origin.base_url(), "fg_secret".into()).unwrap();
+        let body = types::ChatCreate::builder()
+            .name("n")
+            .from_type(types::ChatFromType::Flow)
+            .owner(Some(String::new()));
+        let error = client.create_chat().body(body).send().await.unwrap_err();
+        assert_eq!(stolen.calls_async().await, 0);
+        let Error::CommunicationError(source) = &error else {
+            panic!("{error:?}")
+        };
+        let refused = assistants_api_runtime::redirect::refused(source).unwrap();
+        assert_eq!(refused.target, thief.url("/chats"));
+    }
 
     #[test]
     fn debug_never_shows_the_key() {

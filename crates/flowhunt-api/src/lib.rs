@@ -4,11 +4,28 @@
 //! (see `generated.rs`); this file adds authentication and constructors. Higher-level behaviour
 //! (retries, deadlines, event streams) lives in the `assistants` crate.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use flowhunt_api::mock::MockServerExt;
+//! # let server = httpmock::MockServer::start_async().await;
+//! # let session_id = "0d5c2a4e-6f1b-4f8e-9a07-3b2c1d0e9f8a";
+//! # server.create_v3_flow_assistant_session(|_, then| {
+//! #     then.created(&types::FlowSessionResponse { created_at: "2026-03-30T09:14:05".into(), session_id: session_id.into() });
+//! # });
+//! # server.invoke_v3_flow_assistant_response(|_, then| {
+//! #     then.ok(&types::FlowSessionInvocationResponse { cached_events: None, created_at: "1774861445218".into(), message_id: "m".into() });
+//! # });
+//! # let event: types::FlowSessionEvent = serde_json::from_value(serde_json::json!({
+//! #     "action_type": "v3_tool_call_end", "created_at_timestamp": "1774861445300", "credits": 0.0,
+//! #     "event_id": "e1", "event_type": "assistant", "session_id": session_id, "workspace_id": "w"
+//! # }))?;
+//! # server.poll_v3_flow_assistant_response(|_, then| { then.ok(&vec![event]); });
+//! # let base_url = server.base_url();
 //! use flowhunt_api::{types, Client};
 //!
-//! let client = Client::with_api_key(flowhunt_api::DEFAULT_BASE_URL, "fh-secret".into())?;
+//! // `Client::from_env()` reads FLOWHUNT_API_KEY and FLOWHUNT_BASE_URL instead.
+//! let client = Client::with_api_key(&base_url, "fh-secret".into())?;
 //! let session = client
 //!     .create_v3_flow_assistant_session()
 //!     .workspace_id("5b1f7c2e-8d4a-4e61-9a3f-0c7d2b9e4f18")
@@ -30,8 +47,13 @@
 //! for event in events.iter() {
 //!     println!("{} {}", event.event_type, event.action_type);
 //! }
+//! assert_eq!(events.len(), 1);
 //! # Ok(()) }
 //! ```
+//!
+//! Feature `mock` adds `mock::MockServerExt`: typed httpmock helpers for every operation, for
+//! tests of code that uses this crate. TLS is rustls by default; feature `native-tls` selects the
+//! system's TLS library.
 #![forbid(unsafe_code)]
 
 #[allow(
@@ -43,13 +65,26 @@
     unused_mut
 )]
 mod generated;
+/// Typed [httpmock](https://docs.rs/httpmock) helpers for every operation, generated from the
+/// same spec as the client (feature `mock`): `MockServerExt` adds one method per operation to
+/// `httpmock::MockServer`, whose `when`/`then` builders take the operation's typed parameters,
+/// bodies and responses. For tests of code that uses this crate.
+#[cfg(feature = "mock")]
+#[allow(
+    clippy::all,
+    missing_docs,
+    unused_imports,
+    unreachable_pub,
+    dead_code,
+    unused_mut
+)]
+pub mod mock;
 
-pub use assistants_api_runtime::Limits;
+pub use assistants_api_runtime::{ClientError, Limits};
 pub use generated::*;
 pub use secrecy::SecretString;
 
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use secrecy::ExposeSecret;
+use assistants_api_runtime::{Auth, Service};
 
 /// The production base URL, `https://api.flowhunt.io`.
 pub const DEFAULT_BASE_URL: &str = "https://api.flowhunt.io";
@@ -57,48 +92,35 @@ pub const DEFAULT_BASE_URL: &str = "https://api.flowhunt.io";
 pub const API_KEY_ENV: &str = "FLOWHUNT_API_KEY";
 /// Environment variable overriding the base URL in [`Client::from_env`].
 pub const BASE_URL_ENV: &str = "FLOWHUNT_BASE_URL";
-/// Environment variable naming the workspace sessions are created in.
+/// Environment variable holding the workspace sessions are created in (read by the `assistants`
+/// facade; the generated operations take it as a parameter).
 pub const WORKSPACE_ID_ENV: &str = "FLOWHUNT_WORKSPACE_ID";
 
-/// Why a client could not be built. The key itself never appears in these messages.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// A required environment variable is unset or empty.
-    #[error("{var} is not set: export it (for example `export {var}=...`) or pass the value explicitly")]
-    MissingEnv {
-        /// The variable's name.
-        var: &'static str,
-    },
-    /// The base URL does not parse as an absolute http(s) URL.
-    #[error("invalid base URL {url:?}: expected an absolute http:// or https:// URL")]
-    InvalidBaseUrl {
-        /// The rejected URL.
-        url: String,
-    },
-    /// The API key contains characters that cannot be sent in an HTTP header.
-    #[error(
-        "the API key contains characters that are not allowed in an HTTP header (check for newlines or quotes)"
-    )]
-    InvalidApiKey,
-    /// The HTTP client could not be built (for example, TLS is unavailable).
-    #[error("could not build the HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
-}
+/// FlowHunt's constants, as the shared constructors of `assistants-api-runtime` use them.
+pub const SERVICE: Service = Service::new("FlowHunt", DEFAULT_BASE_URL, BASE_URL_ENV)
+    .with_auth(Auth::Bearer { env: API_KEY_ENV })
+    .with_user_agent(concat!(
+        "assistants-rs/",
+        env!("CARGO_PKG_VERSION"),
+        " flowhunt-api"
+    ));
 
 impl Client {
     /// A client for `base_url` that sends `Authorization: Bearer <api_key>` on every request.
     ///
-    /// The key is marked sensitive, so it never shows in `Debug` output of the client.
+    /// The key is trimmed of surrounding whitespace and marked sensitive, so it never shows in
+    /// `Debug` output; it never follows a redirect to another origin.
     ///
     /// # Errors
-    /// [`ClientError::InvalidBaseUrl`] or [`ClientError::InvalidApiKey`] for bad input.
+    /// [`ClientError::InvalidBaseUrl`], [`ClientError::CredentialsInBaseUrl`],
+    /// [`ClientError::EmptyApiKey`] or [`ClientError::InvalidApiKey`] for bad input.
     pub fn with_api_key(base_url: &str, api_key: SecretString) -> Result<Self, ClientError> {
         Self::with_http_client(base_url, api_key, reqwest::Client::builder())
     }
 
     /// Like [`Client::with_api_key`], starting from a caller-configured `reqwest` builder
-    /// (timeouts, proxies, connection pool); the bearer header is added to it.
+    /// (timeouts, proxies, connection pool); the bearer header, the redirect policy and
+    /// `referer(false)` are added to it.
     ///
     /// # Errors
     /// As [`Client::with_api_key`], plus [`ClientError::Http`] when the builder fails.
@@ -107,13 +129,7 @@ impl Client {
         api_key: SecretString,
         builder: reqwest::ClientBuilder,
     ) -> Result<Self, ClientError> {
-        let base_url = checked_base_url(base_url)?;
-        let mut value = HeaderValue::from_str(&format!("Bearer {}", api_key.expose_secret()))
-            .map_err(|_| ClientError::InvalidApiKey)?;
-        value.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, value);
-        let http = builder.default_headers(headers).user_agent(USER_AGENT).build()?;
+        let (base_url, http) = SERVICE.http_client(base_url, Some(&api_key), builder)?;
         Ok(Self::new_with_client(&base_url, http, Limits::default()))
     }
 
@@ -121,33 +137,15 @@ impl Client {
     /// (default [`DEFAULT_BASE_URL`]).
     ///
     /// # Errors
-    /// [`ClientError::MissingEnv`] when the key is not set, or the errors of [`Client::with_api_key`].
+    /// [`ClientError::MissingEnv`] when the key is not set, [`ClientError::InvalidEnv`] when a
+    /// variable is not valid UTF-8, or the errors of [`Client::with_api_key`].
     pub fn from_env() -> Result<Self, ClientError> {
-        let key = std::env::var(API_KEY_ENV)
-            .ok()
-            .filter(|k| !k.trim().is_empty())
-            .ok_or(ClientError::MissingEnv { var: API_KEY_ENV })?;
-        let base = std::env::var(BASE_URL_ENV).unwrap_or_else(|_| DEFAULT_BASE_URL.to_string());
-        Self::with_api_key(&base, key.into())
+        Self::with_api_key(&SERVICE.base_url_from_env()?, SERVICE.api_key_from_env()?)
     }
 }
 
 // `Client::with_limits` and the `exec` hook that reads every response body through `Limits`.
 assistants_api_runtime::limited_client!(Client);
-
-const USER_AGENT: &str = concat!("assistants-rs/", env!("CARGO_PKG_VERSION"), " flowhunt-api");
-
-/// Accepts absolute http(s) URLs and strips a trailing slash, so paths join cleanly.
-fn checked_base_url(url: &str) -> Result<String, ClientError> {
-    let trimmed = url.trim().trim_end_matches('/');
-    let ok = (trimmed.starts_with("http://") || trimmed.starts_with("https://"))
-        && reqwest::Url::parse(trimmed).is_ok_and(|u| u.host_str().is_some());
-    if ok {
-        Ok(trimmed.to_string())
-    } else {
-        Err(ClientError::InvalidBaseUrl { url: url.to_string() })
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -169,6 +167,10 @@ mod tests {
         assert!(matches!(
             Client::with_api_key("http://localhost", "bad\nkey".into()),
             Err(ClientError::InvalidApiKey)
+        ));
+        assert!(matches!(
+            Client::with_api_key("http://user:pass@localhost", "k".into()),
+            Err(ClientError::CredentialsInBaseUrl { .. })
         ));
     }
 

@@ -4,27 +4,58 @@
 //! `generated.rs`); this file adds constructors and [`Client::stream_identifiers`], which opens
 //! the generated WebSocket upgrade and decodes each frame into [`types::StreamedIdentifiers`].
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use futures::StreamExt;
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use pieces_api::mock::MockServerExt;
+//! # let server = httpmock::MockServer::start_async().await;
+//! # let t = serde_json::json!({"value": "2023-10-26T15:30:01.617743Z"});
+//! # let conversation: types::Conversation = serde_json::from_value(serde_json::json!({
+//! #     "id": "0c6f4b1e-9d1a-4e0c-8f2b-3a5d7e9c1b24", "name": "Notes", "type": "COPILOT",
+//! #     "created": t, "updated": t, "messages": {"iterable": []}
+//! # }))?;
+//! # server.conversations_create_specific_conversation(|_, then| { then.ok(&conversation); });
+//! # server.conversations_delete_specific_conversation(|_, then| { then.no_content(); });
+//! # let base_url = server.base_url();
 //! use pieces_api::{types, Client};
 //!
-//! let client = Client::with_base_url(pieces_api::DEFAULT_BASE_URL)?;
+//! // `Client::discover().await` finds a running PiecesOS (or uses PIECES_BASE_URL) instead.
+//! let client = Client::with_base_url(&base_url)?;
 //! let created = client
 //!     .conversations_create_specific_conversation()
 //!     .body_map(|b| b.name("Notes".to_string()).type_(types::ConversationTypeEnum::Copilot))
 //!     .send()
 //!     .await?;
+//! client
+//!     .conversations_delete_specific_conversation()
+//!     .conversation(&created.id)
+//!     .send()
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The identifiers WebSocket, as a `Stream` of typed frames:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use futures::StreamExt;
+//!
+//! let client = pieces_api::Client::discover().await?;
 //! let mut changes = client.stream_identifiers().await?;
 //! while let Some(frame) = changes.next().await {
 //!     for item in frame?.iterable {
 //!         println!("{:?} deleted={:?}", item.conversation.map(|c| c.id), item.deleted);
 //!     }
 //! }
-//! # let _ = created; Ok(()) }
+//! # Ok(()) }
 //! ```
+//!
+//! Feature `mock` adds `mock::MockServerExt`: typed httpmock helpers for every operation, for
+//! tests of code that uses this crate. TLS (for a PiecesOS behind an https proxy) is rustls by
+//! default; feature `native-tls` selects the system's TLS library.
 #![forbid(unsafe_code)]
 
+mod discover;
 #[allow(
     clippy::all,
     missing_docs,
@@ -33,87 +64,94 @@
     dead_code,
     unused_mut
 )]
+// The operation summaries are the official SDK's (`/conversations [GET]`): not links.
+#[allow(rustdoc::broken_intra_doc_links)]
 mod generated;
 mod identifiers;
+/// Typed [httpmock](https://docs.rs/httpmock) helpers for every operation, generated from the
+/// same spec as the client (feature `mock`): `MockServerExt` adds one method per operation to
+/// `httpmock::MockServer`, whose `when`/`then` builders take the operation's typed parameters,
+/// bodies and responses. For tests of code that uses this crate.
+#[cfg(feature = "mock")]
+#[allow(
+    clippy::all,
+    missing_docs,
+    unused_imports,
+    unreachable_pub,
+    dead_code,
+    unused_mut
+)]
+pub mod mock;
 
-pub use assistants_api_runtime::Limits;
+pub use assistants_api_runtime::{ClientError, Limits};
+pub use discover::{
+    DISCOVERY_PORTS, DISCOVERY_TIMEOUT, HEALTH_PATH, base_url_or_probe, discover_base_url, probe,
+};
 pub use generated::*;
-pub use identifiers::IdentifierStream;
+pub use identifiers::{IdentifierStream, MAX_UNANSWERED_PINGS, MAX_WRITE_BUFFER_BYTES};
+
+use assistants_api_runtime::Service;
 
 /// The base URL of the generated SDK's configuration, `http://localhost:1000`.
 ///
-/// Current PiecesOS releases listen on a port in 39300-39333 instead: pass the right URL.
+/// Current PiecesOS releases listen on a port in 39300-39333 instead: [`Client::discover`]
+/// finds it.
 pub const DEFAULT_BASE_URL: &str = "http://localhost:1000";
-/// Environment variable overriding the base URL in [`Client::from_env`].
+/// Environment variable overriding the base URL in [`Client::from_env`] and [`Client::discover`].
 pub const BASE_URL_ENV: &str = "PIECES_BASE_URL";
 
 /// Largest WebSocket frame accepted; real frames are a few KiB.
 pub const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
 
-/// Errors of this crate besides the generated operations' [`Error`].
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// The base URL does not parse as an absolute http(s) URL.
-    #[error("invalid base URL {url:?}: expected an absolute http:// or https:// URL")]
-    InvalidBaseUrl {
-        /// The rejected URL.
-        url: String,
-    },
-    /// The HTTP client could not be built.
-    #[error("could not build the HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
-    /// The server refused the WebSocket upgrade (status and body when it answered).
-    #[error("the identifiers WebSocket could not be opened: {0}")]
-    Upgrade(String),
-    /// The WebSocket failed after it was opened.
-    #[error("the identifiers WebSocket failed: {0}")]
-    WebSocket(#[from] tokio_tungstenite::tungstenite::Error),
-    /// A frame was not a `StreamedIdentifiers` object; `excerpt` is its start.
-    #[error("undecodable identifiers frame ({source}); frame starts with {excerpt:?}")]
-    Decode {
-        /// Why it did not decode.
-        source: serde_json::Error,
-        /// At most 200 characters of the frame.
-        excerpt: String,
-    },
-}
+/// PiecesOS's constants, as the shared constructors of `assistants-api-runtime` use them.
+///
+/// The HTTP client speaks HTTP/1.1 only, as the WebSocket upgrade requires.
+pub const SERVICE: Service = Service::new("PiecesOS", DEFAULT_BASE_URL, BASE_URL_ENV)
+    .with_user_agent(concat!(
+        "assistants-rs/",
+        env!("CARGO_PKG_VERSION"),
+        " pieces-api"
+    ))
+    .with_http1_only();
 
 impl Client {
     /// A client for `base_url` (PiecesOS needs no credentials).
     ///
-    /// The HTTP client speaks HTTP/1.1 only, as the WebSocket upgrade requires.
-    ///
     /// # Errors
-    /// [`ClientError::InvalidBaseUrl`] for a URL that is not absolute http(s).
+    /// [`ClientError::InvalidBaseUrl`] for a URL that is not absolute http(s),
+    /// [`ClientError::CredentialsInBaseUrl`] for one with a user name or password.
     pub fn with_base_url(base_url: &str) -> Result<Self, ClientError> {
         Self::with_http_client(base_url, reqwest::Client::builder())
     }
 
-    /// Like [`Client::with_base_url`], from a caller-configured `reqwest` builder.
+    /// Like [`Client::with_base_url`], from a caller-configured `reqwest` builder (the redirect
+    /// policy, `referer(false)` and HTTP/1.1 are added to it).
     ///
     /// # Errors
     /// As [`Client::with_base_url`], plus [`ClientError::Http`] when the builder fails.
     pub fn with_http_client(base_url: &str, builder: reqwest::ClientBuilder) -> Result<Self, ClientError> {
-        let base_url = checked_base_url(base_url)?;
-        let http = builder.http1_only().user_agent(USER_AGENT).build()?;
+        let (base_url, http) = SERVICE.http_client(base_url, None, builder)?;
         Ok(Self::new_with_client(&base_url, http, Limits::default()))
     }
 
     /// A client for `PIECES_BASE_URL`, or [`DEFAULT_BASE_URL`] when it is unset.
     ///
+    /// [`Client::discover`] finds a running PiecesOS instead of assuming the default.
+    ///
     /// # Errors
-    /// As [`Client::with_base_url`].
+    /// As [`Client::with_base_url`], and [`ClientError::InvalidEnv`] when the variable is not
+    /// valid UTF-8.
     pub fn from_env() -> Result<Self, ClientError> {
-        let base = std::env::var(BASE_URL_ENV).unwrap_or_else(|_| DEFAULT_BASE_URL.to_string());
-        Self::with_base_url(&base)
+        Self::with_base_url(&SERVICE.base_url_from_env()?)
     }
 
     /// Opens `/conversations/stream/identifiers` and yields each frame decoded.
     ///
     /// The first frame lists every conversation id; later frames carry changes, with
     /// `deleted: Some(true)` on removals. A frame that does not decode is yielded as
-    /// [`ClientError::Decode`] and the stream goes on; the stream ends when the server closes it.
+    /// [`ClientError::Decode`] and the stream goes on; the stream ends when the server closes it,
+    /// and after [`ClientError::DeadConnection`] when the server floods pings without reading
+    /// our replies.
     ///
     /// # Errors
     /// [`ClientError::Upgrade`] when the server does not switch protocols.
@@ -132,20 +170,6 @@ impl Client {
 
 // `Client::with_limits` and the `exec` hook that reads every response body through `Limits`.
 assistants_api_runtime::limited_client!(Client);
-
-const USER_AGENT: &str = concat!("assistants-rs/", env!("CARGO_PKG_VERSION"), " pieces-api");
-
-/// Accepts absolute http(s) URLs and strips a trailing slash, so paths join cleanly.
-fn checked_base_url(url: &str) -> Result<String, ClientError> {
-    let trimmed = url.trim().trim_end_matches('/');
-    let ok = (trimmed.starts_with("http://") || trimmed.starts_with("https://"))
-        && reqwest::Url::parse(trimmed).is_ok_and(|u| u.host_str().is_some());
-    if ok {
-        Ok(trimmed.to_string())
-    } else {
-        Err(ClientError::InvalidBaseUrl { url: url.to_string() })
-    }
-}
 
 #[cfg(test)]
 mod tests {
