@@ -108,7 +108,10 @@ impl Client {
         built.clone()
     }
 
-    /// Pieces (no credentials; built on first use, then shared).
+    /// Pieces (no credentials; built on first use, then shared). Without `PIECES_BASE_URL` or
+    /// [`Config::with_pieces_base_url`], a running PiecesOS is found on its ports (39300-39333)
+    /// at the first operation, which fails with [`Error::Config`] naming what was probed if
+    /// none answers.
     ///
     /// # Errors
     /// [`Error::Config`] when the base URL is invalid.
@@ -116,12 +119,11 @@ impl Client {
     pub fn pieces(&self) -> Result<Pieces, Error> {
         let inner = &self.inner;
         let built = inner.pieces.get_or_init(|| {
-            let base = inner
-                .config
-                .pieces_base_url
-                .as_deref()
-                .unwrap_or(pieces_api::DEFAULT_BASE_URL);
-            let api = pieces_api::Client::with_base_url(base).map_err(config_error)?;
+            // No URL: PiecesOS is looked for on its ports at the first operation.
+            let api = match inner.config.pieces_base_url.as_deref() {
+                Some(base) => Some(pieces_api::Client::with_base_url(base).map_err(config_error)?),
+                None => None,
+            };
             Ok(Pieces::build(api, inner.settings.clone(), inner.jitter.clone()))
         });
         built.clone()

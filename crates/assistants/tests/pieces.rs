@@ -128,3 +128,29 @@ async fn without_a_socket_the_stream_polls_the_identifiers() {
     );
     assert!(listing.calls_async().await >= 1);
 }
+
+#[tokio::test]
+async fn without_a_base_url_a_running_piecesos_is_found_on_its_ports() {
+    // A port of PiecesOS' range that nothing else holds (another process may hold some).
+    let mut listener = None;
+    for port in pieces_api::DISCOVERY_PORTS {
+        if let Ok(bound) = tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+            listener = Some(bound);
+            break;
+        }
+    }
+    let Some(listener) = listener else {
+        panic!("every port of 39300-39333 is taken on this machine");
+    };
+    let sandbox = assistants_sandbox::Sandbox::on(listener, Default::default())
+        .await
+        .unwrap();
+    let created = pieces(&sandbox.base_url()).create("found").await.unwrap();
+    let client = assistants::Client::new(assistants::Config::default().with_settings(quick()));
+    assert!(client.config().pieces_base_url.is_none(), "nothing configured");
+    let ids = client.pieces().unwrap().ids().await.unwrap();
+    assert!(
+        ids.contains(&created.id),
+        "the conversation of the PiecesOS found: {ids:?}"
+    );
+}

@@ -17,6 +17,10 @@ use crate::retry::Jitter;
 use crate::validate::check_id;
 
 /// Pieces' handle. Cheap to clone; clones share one connection pool.
+///
+/// Without a base URL (no `PIECES_BASE_URL`, no [`Config::with_pieces_base_url`](crate::Config)),
+/// the first operation finds a running PiecesOS on its ports (39300-39333, probed at once with
+/// `HEAD /.well-known/health`) and keeps the first that answers.
 #[derive(Clone, Debug)]
 pub struct Pieces {
     inner: Arc<Inner>,
@@ -24,7 +28,7 @@ pub struct Pieces {
 
 #[derive(Debug)]
 struct Inner {
-    api: pieces_api::Client,
+    api: tokio::sync::OnceCell<pieces_api::Client>,
     caller: Caller,
 }
 
@@ -33,16 +37,32 @@ impl Pieces {
     /// [`Settings::max_body_bytes`] of any response).
     pub fn new(api: pieces_api::Client, settings: Settings) -> Self {
         let jitter = settings.retry.jitter();
-        Self::build(api, Arc::new(settings), jitter)
+        Self::build(Some(api), Arc::new(settings), jitter)
     }
 
-    pub(crate) fn build(api: pieces_api::Client, settings: Arc<Settings>, jitter: Jitter) -> Self {
+    pub(crate) fn build(api: Option<pieces_api::Client>, settings: Arc<Settings>, jitter: Jitter) -> Self {
+        let api = api.map(|api| api.with_limits(settings.limits()));
         Self {
             inner: Arc::new(Inner {
-                api: api.with_limits(settings.limits()),
+                api: tokio::sync::OnceCell::new_with(api),
                 caller: Caller::new(Service::Pieces, settings, jitter),
             }),
         }
+    }
+
+    /// The generated client, found on PiecesOS' ports the first time if no URL was given.
+    pub(crate) async fn api(&self) -> Result<&pieces_api::Client, Error> {
+        self.inner
+            .api
+            .get_or_try_init(|| async {
+                let base = pieces_api::probe(pieces_api::DISCOVERY_PORTS, pieces_api::DISCOVERY_TIMEOUT)
+                    .await
+                    .map_err(|e| Error::Config(e.to_string()))?;
+                let api =
+                    pieces_api::Client::with_base_url(&base).map_err(|e| Error::Config(e.to_string()))?;
+                Ok(api.with_limits(self.inner.caller.settings.limits()))
+            })
+            .await
     }
 
     fn deadline(&self) -> Deadline {
@@ -61,15 +81,14 @@ impl Pieces {
     /// # Ok(()) }
     /// ```
     pub async fn create(&self, name: &str) -> Result<types::Conversation, Error> {
+        let api = self.api().await?;
         self.inner
             .caller
             .call(
                 operations::CONVERSATIONS_CREATE_SPECIFIC_CONVERSATION,
                 &self.deadline(),
                 || {
-                    self.inner
-                        .api
-                        .conversations_create_specific_conversation()
+                    api.conversations_create_specific_conversation()
                         .body_map(|b| {
                             b.name(Some(name.to_string()))
                                 .type_(types::ConversationTypeEnum::Copilot)
@@ -88,19 +107,14 @@ impl Pieces {
         let asset: uuid::Uuid = asset
             .parse()
             .map_err(|_| Error::InvalidArgument(format!("asset id {asset:?} is not a UUID")))?;
+        let api = self.api().await?;
         let created = self
             .inner
             .caller
             .call(
                 operations::CONVERSATIONS_CREATE_FROM_ASSET,
                 &self.deadline(),
-                || {
-                    self.inner
-                        .api
-                        .conversations_create_from_asset()
-                        .asset(asset)
-                        .send()
-                },
+                || api.conversations_create_from_asset().asset(asset).send(),
             )
             .await?;
         Ok(created.conversation)
@@ -111,11 +125,12 @@ impl Pieces {
     /// # Errors
     /// API and transport errors.
     pub async fn list(&self) -> Result<Vec<types::Conversation>, Error> {
+        let api = self.api().await?;
         let snapshot = self
             .inner
             .caller
             .call(operations::CONVERSATIONS_SNAPSHOT, &self.deadline(), || {
-                self.inner.api.conversations_snapshot().send()
+                api.conversations_snapshot().send()
             })
             .await?;
         Ok(snapshot.iterable)
@@ -130,11 +145,12 @@ impl Pieces {
     }
 
     async fn ids_within(&self, deadline: &Deadline) -> Result<Vec<String>, Error> {
+        let api = self.api().await?;
         let snapshot = self
             .inner
             .caller
             .call(operations::CONVERSATIONS_IDENTIFIERS_SNAPSHOT, deadline, || {
-                self.inner.api.conversations_identifiers_snapshot().send()
+                api.conversations_identifiers_snapshot().send()
             })
             .await?;
         Ok(snapshot.iterable.into_iter().map(|c| c.id).collect())
@@ -146,15 +162,14 @@ impl Pieces {
     /// API and transport errors (an unknown id is a 500 with PiecesOS' text).
     pub async fn delete(&self, id: &str) -> Result<(), Error> {
         check_id("conversation id", id)?;
+        let api = self.api().await?;
         self.inner
             .caller
             .call(
                 operations::CONVERSATIONS_DELETE_SPECIFIC_CONVERSATION,
                 &self.deadline(),
                 || async {
-                    self.inner
-                        .api
-                        .conversations_delete_specific_conversation()
+                    api.conversations_delete_specific_conversation()
                         .conversation(id)
                         .send()
                         .await
