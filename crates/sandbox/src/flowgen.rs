@@ -8,19 +8,69 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::Response;
-use axum::routing::{get, post};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::app::AppState;
 use crate::config::FlowgenContract;
+use crate::routes::{Routes, Served};
 use crate::script::{self, Reply};
+use crate::spec::RequestValidators;
+use crate::state::{Poisoned, Shared, lock};
 use crate::wire;
+
+/// Why FlowGen refuses a request, in the served contract's format.
+#[derive(Debug)]
+pub(crate) enum Reject {
+    /// No `X-API-KEY`: 401 in both contracts.
+    NoKey,
+    /// A key it does not know: the guide's 403, or the open-source server's uncaught 500.
+    BadKey(FlowgenContract),
+    /// No such chat: the guide's 404, or the open-source server's uncaught 500.
+    UnknownChat(FlowgenContract),
+    /// The route exists for other methods only.
+    NotAllowed(&'static str),
+    /// No such route in this contract.
+    NotFound,
+    /// A 422 with this FastAPI/pydantic body.
+    Unprocessable(Value),
+    /// The state lock was poisoned by a panic: FastAPI's uncaught-exception 500.
+    Poisoned,
+}
+
+impl From<Poisoned> for Reject {
+    fn from(_: Poisoned) -> Self {
+        Self::Poisoned
+    }
+}
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        let uncaught = || wire::text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+        match self {
+            Self::NoKey => wire::detail(StatusCode::UNAUTHORIZED, "Could not validate credentials"),
+            Self::BadKey(FlowgenContract::Documented) => {
+                wire::detail(StatusCode::FORBIDDEN, "Invalid API key")
+            }
+            Self::UnknownChat(FlowgenContract::Documented) => {
+                wire::detail(StatusCode::NOT_FOUND, "Chat not found")
+            }
+            Self::BadKey(_) | Self::UnknownChat(_) | Self::Poisoned => uncaught(),
+            Self::NotAllowed(allow) => {
+                let mut response = wire::detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
+                response
+            }
+            Self::NotFound => wire::detail(StatusCode::NOT_FOUND, "Not Found"),
+            Self::Unprocessable(body) => wire::json_response(StatusCode::UNPROCESSABLE_ENTITY, body),
+        }
+    }
+}
 
 struct Run {
     generation: u64,
@@ -37,213 +87,218 @@ struct Chat {
     last_write: u64,
 }
 
-/// All FlowGen chats.
 #[derive(Default)]
-pub struct Store {
-    chats: Mutex<HashMap<String, Chat>>,
-    order: Mutex<Vec<String>>,
+struct Inner {
+    chats: HashMap<String, Chat>,
+    /// Chat ids in creation order (PocketBase's default list order).
+    order: Vec<String>,
 }
 
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("flowgen::Store").finish_non_exhaustive()
-    }
+/// The FlowGen service: its state only.
+pub(crate) struct FlowGen {
+    shared: Arc<Shared>,
+    validators: &'static RequestValidators,
+    inner: Mutex<Inner>,
 }
 
 const OWNER: &str = "sandboxowner001";
 
-pub(crate) fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/chats", get(list).post(create))
-        .route("/chats/{chat_id}", get(get_chat).delete(delete))
-        .route("/chats/{chat_id}/messages", get(history).post(send))
-        .route("/chats/{chat_id}/input", post(input))
-        .route("/chats/{chat_id}/abort", post(abort))
-}
-
-fn open_source(state: &AppState) -> bool {
-    state.config.flowgen_contract == FlowgenContract::OpenSource
-}
-
-fn authorize(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), Response> {
-    match headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        None => Err(wire::detail(
-            StatusCode::UNAUTHORIZED,
-            "Could not validate credentials",
-        )),
-        Some(key) if state.config.api_keys.iter().any(|k| k == key) => Ok(()),
-        Some(_) if open_source(state) => Err(wire::text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Internal Server Error",
-        )),
-        Some(_) => Err(wire::detail(StatusCode::FORBIDDEN, "Invalid API key")),
-    }
-}
-
-fn unknown_chat(state: &AppState) -> Response {
-    if open_source(state) {
-        wire::text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
-    } else {
-        wire::detail(StatusCode::NOT_FOUND, "Chat not found")
-    }
-}
-
-fn method_not_allowed(allow: &'static str) -> Response {
-    let mut response = wire::detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
-    response
-}
-
-fn internal() -> Response {
-    wire::text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
-}
-
-async fn list(State(state): State<Arc<AppState>>, headers: axum::http::HeaderMap) -> Response {
-    if let Err(response) = authorize(&state, &headers) {
-        return response;
-    }
-    let (Ok(chats), Ok(order)) = (state.flowgen.chats.lock(), state.flowgen.order.lock()) else {
-        return internal();
+pub(crate) fn routes(shared: Arc<Shared>, validators: &'static RequestValidators) -> Served {
+    let service = FlowGen {
+        shared,
+        validators,
+        inner: Mutex::default(),
     };
-    let limit = if open_source(&state) { 30 } else { usize::MAX };
-    let records: Vec<Value> = order
+    Routes::new()
+        .route(Method::GET, "/chats", list)
+        .route(Method::POST, "/chats", create)
+        .route(Method::GET, "/chats/{chat_id}", get_chat)
+        .route(Method::DELETE, "/chats/{chat_id}", delete)
+        .route(Method::GET, "/chats/{chat_id}/messages", history)
+        .route(Method::POST, "/chats/{chat_id}/messages", send)
+        .route(Method::POST, "/chats/{chat_id}/input", input)
+        .route(Method::POST, "/chats/{chat_id}/abort", abort)
+        .with_state(Arc::new(service))
+}
+
+type Gen = State<Arc<FlowGen>>;
+
+impl FlowGen {
+    fn contract(&self) -> FlowgenContract {
+        self.shared.config.flowgen_contract
+    }
+
+    fn open_source(&self) -> bool {
+        self.contract() == FlowgenContract::OpenSource
+    }
+
+    fn authorize(&self, headers: &HeaderMap) -> Result<(), Reject> {
+        let key = headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .ok_or(Reject::NoKey)?;
+        if self.shared.config.api_keys.iter().any(|k| k == key) {
+            Ok(())
+        } else {
+            Err(Reject::BadKey(self.contract()))
+        }
+    }
+
+    fn unknown_chat(&self) -> Reject {
+        Reject::UnknownChat(self.contract())
+    }
+
+    fn record_message(&self, chat: &mut Chat, content: &str, kind: &str, sender: &str, receiver: &str) {
+        let id = self.shared.with_rng(wire::pocketbase_id);
+        let now = wire::pocketbase_time(self.shared.clock.now_ms());
+        chat.messages.push(json!({
+            "chat": chat.record["id"], "collectionId": "vym7ggbn6mcqm72", "collectionName": "messages",
+            "content": content, "created": now, "id": id, "owner": OWNER, "receiver": receiver,
+            "sender": sender, "type": kind, "updated": now,
+        }));
+    }
+
+    /// Writes a status; `updated` changes on every write, as PocketBase's does.
+    fn set_status(&self, chat: &mut Chat, status: &str) {
+        chat.last_write = self.shared.clock.now_ms().max(chat.last_write.saturating_add(1));
+        chat.record["status"] = json!(status);
+        chat.record["updated"] = json!(wire::pocketbase_time(chat.last_write));
+    }
+
+    /// Applies `f` to the chat if it still runs `generation` (a newer send or a delete ends a
+    /// run; so does a poisoned lock, as there is no request left to answer).
+    fn with_run(&self, id: &str, generation: u64, f: impl FnOnce(&mut Chat)) {
+        let Ok(mut inner) = lock(&self.inner) else { return };
+        if let Some(chat) = inner.chats.get_mut(id).filter(|c| c.generation == generation) {
+            f(chat);
+        }
+    }
+}
+
+async fn list(State(service): Gen, headers: HeaderMap) -> Result<Response, Reject> {
+    service.authorize(&headers)?;
+    let limit = if service.open_source() { 30 } else { usize::MAX };
+    let inner = lock(&service.inner)?;
+    let records: Vec<Value> = inner
+        .order
         .iter()
-        .filter_map(|id| chats.get(id))
+        .filter_map(|id| inner.chats.get(id))
         .take(limit)
         .map(|c| c.record.clone())
         .collect();
-    wire::json_response(StatusCode::OK, Value::Array(records))
+    Ok(wire::json_response(StatusCode::OK, Value::Array(records)))
 }
 
-async fn create(State(state): State<Arc<AppState>>, headers: axum::http::HeaderMap, body: Bytes) -> Response {
-    let body = match wire::parse_body(&body) {
-        Ok(Some(body)) => body,
-        Ok(None) => return wire::missing(&["body"]),
-        Err(response) => return response,
+/// A JSON body in FastAPI's order: parsed (422 even without a key), then the key checked.
+fn parsed_body(service: &FlowGen, headers: &HeaderMap, body: &[u8]) -> Result<Value, Reject> {
+    let body = wire::parse_body(body)
+        .map_err(Reject::Unprocessable)?
+        .ok_or_else(|| Reject::Unprocessable(wire::missing(&["body"])))?;
+    service.authorize(headers)?;
+    Ok(body)
+}
+
+async fn create(State(service): Gen, headers: HeaderMap, body: Bytes) -> Result<Response, Reject> {
+    let body = parsed_body(&service, &headers, &body)?;
+    service
+        .validators
+        .check("create_chat", &body)
+        .map_err(Reject::Unprocessable)?;
+    if service.open_source() && body.get("owner").is_none() {
+        return Err(Reject::Unprocessable(wire::missing(&["body", "owner"])));
+    }
+    let id = service.shared.with_rng(wire::pocketbase_id);
+    let now_ms = service.shared.clock.now_ms();
+    let now = wire::pocketbase_time(now_ms);
+    let relation = |key: &str| {
+        body.get(key)
+            .filter(|v| !v.is_null())
+            .cloned()
+            .unwrap_or(json!(""))
     };
-    if let Err(response) = authorize(&state, &headers) {
-        return response;
-    }
-    if let Err(detail) = state.validators.check("create_chat", &body) {
-        return wire::json_response(StatusCode::UNPROCESSABLE_ENTITY, detail);
-    }
-    if open_source(&state) && body.get("owner").is_none() {
-        return wire::missing(&["body", "owner"]);
-    }
-    let id = state.with_rng(wire::pocketbase_id);
-    let now = wire::pocketbase_time(state.clock.now_ms());
     let record = json!({
         "name": body["name"],
         "from_type": body["from_type"],
-        "from_flow": body.get("from_flow").filter(|v| !v.is_null()).cloned().unwrap_or(json!("")),
-        "from_template": body.get("from_template").filter(|v| !v.is_null()).cloned().unwrap_or(json!("")),
+        "from_flow": relation("from_flow"),
+        "from_template": relation("from_template"),
         "owner": OWNER,
         "id": id,
-        "status": if open_source(&state) { "" } else { "ready" },
+        "status": if service.open_source() { "" } else { "ready" },
         "created": now,
         "updated": now,
     });
-    let (Ok(mut chats), Ok(mut order)) = (state.flowgen.chats.lock(), state.flowgen.order.lock()) else {
-        return internal();
-    };
-    chats.insert(
+    let mut inner = lock(&service.inner)?;
+    inner.chats.insert(
         id.clone(),
         Chat {
             record: record.clone(),
             messages: Vec::new(),
             run: None,
             generation: 0,
-            last_write: state.clock.now_ms(),
+            last_write: now_ms,
         },
     );
-    order.push(id);
-    wire::json_response(StatusCode::OK, record)
+    inner.order.push(id);
+    Ok(wire::json_response(StatusCode::OK, record))
 }
 
 async fn get_chat(
-    State(state): State<Arc<AppState>>,
-    headers: axum::http::HeaderMap,
+    State(service): Gen,
+    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    if let Err(response) = authorize(&state, &headers) {
-        return response;
-    }
-    let Ok(chats) = state.flowgen.chats.lock() else {
-        return internal();
-    };
-    match chats.get(&id) {
-        Some(chat) => wire::json_response(StatusCode::OK, chat.record.clone()),
-        None => unknown_chat(&state),
-    }
+) -> Result<Response, Reject> {
+    service.authorize(&headers)?;
+    let inner = lock(&service.inner)?;
+    let chat = inner.chats.get(&id).ok_or_else(|| service.unknown_chat())?;
+    Ok(wire::json_response(StatusCode::OK, chat.record.clone()))
 }
 
-async fn delete(
-    State(state): State<Arc<AppState>>,
-    headers: axum::http::HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if open_source(&state) {
-        return method_not_allowed("GET");
+async fn delete(State(service): Gen, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, Reject> {
+    if service.open_source() {
+        return Err(Reject::NotAllowed("GET"));
     }
-    if let Err(response) = authorize(&state, &headers) {
-        return response;
-    }
-    let (Ok(mut chats), Ok(mut order)) = (state.flowgen.chats.lock(), state.flowgen.order.lock()) else {
-        return internal();
-    };
-    let Some(mut chat) = chats.remove(&id) else {
-        return unknown_chat(&state);
-    };
-    order.retain(|c| *c != id);
+    service.authorize(&headers)?;
+    let mut inner = lock(&service.inner)?;
+    let mut chat = inner.chats.remove(&id).ok_or_else(|| service.unknown_chat())?;
+    inner.order.retain(|c| *c != id);
     if let Some(abort) = chat.run.take().and_then(|mut r| r.abort.take()) {
         let _ = abort.send(());
     }
-    wire::json_response(StatusCode::OK, json!({"result": true}))
+    Ok(wire::json_response(StatusCode::OK, json!({"result": true})))
 }
 
 async fn history(
-    State(state): State<Arc<AppState>>,
-    headers: axum::http::HeaderMap,
+    State(service): Gen,
+    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    if open_source(&state) {
-        return method_not_allowed("POST");
+) -> Result<Response, Reject> {
+    if service.open_source() {
+        return Err(Reject::NotAllowed("POST"));
     }
-    if let Err(response) = authorize(&state, &headers) {
-        return response;
-    }
-    let Ok(chats) = state.flowgen.chats.lock() else {
-        return internal();
-    };
-    match chats.get(&id) {
-        Some(chat) => {
-            let skip = chat.messages.len().saturating_sub(50);
-            wire::json_response(StatusCode::OK, Value::Array(chat.messages[skip..].to_vec()))
-        }
-        None => unknown_chat(&state),
-    }
+    service.authorize(&headers)?;
+    let inner = lock(&service.inner)?;
+    let chat = inner.chats.get(&id).ok_or_else(|| service.unknown_chat())?;
+    let skip = chat.messages.len().saturating_sub(50);
+    Ok(wire::json_response(
+        StatusCode::OK,
+        Value::Array(chat.messages.iter().skip(skip).cloned().collect()),
+    ))
 }
 
-/// A message request in FastAPI's order: body parsed, then the key, then the body validated.
+/// A message request in FastAPI's order: body parsed, then the key, then the body validated;
+/// answers the text of the message in the served contract.
 fn message_request(
-    state: &AppState,
-    headers: &axum::http::HeaderMap,
+    service: &FlowGen,
+    headers: &HeaderMap,
     body: &[u8],
     operation: &str,
-) -> Result<String, Response> {
-    let body = wire::parse_body(body)?.ok_or_else(|| wire::missing(&["body"]))?;
-    authorize(state, headers)?;
-    message_text(state, operation, &body)
-}
-
-/// The text of a message body in the served contract, or the 422 the real server sends.
-fn message_text(state: &AppState, operation: &str, body: &Value) -> Result<String, Response> {
-    if let Err(detail) = state.validators.check(operation, body) {
-        return Err(wire::json_response(StatusCode::UNPROCESSABLE_ENTITY, detail));
-    }
-    let required: &[&str] = if open_source(state) {
+) -> Result<String, Reject> {
+    let body = parsed_body(service, headers, body)?;
+    service
+        .validators
+        .check(operation, &body)
+        .map_err(Reject::Unprocessable)?;
+    let required: &[&str] = if service.open_source() {
         &["content", "chat", "type", "owner"]
     } else {
         &["message"]
@@ -254,79 +309,35 @@ fn message_text(state: &AppState, operation: &str, body: &Value) -> Result<Strin
         .map(|f| json!({"type": "missing", "loc": ["body", f], "msg": "Field required", "input": body}))
         .collect();
     if !missing.is_empty() {
-        return Err(wire::json_response(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            json!({ "detail": missing }),
-        ));
+        return Err(Reject::Unprocessable(json!({ "detail": missing })));
     }
-    let field = if open_source(state) { "content" } else { "message" };
+    let field = if service.open_source() {
+        "content"
+    } else {
+        "message"
+    };
     Ok(body[field].as_str().unwrap_or_default().to_string())
 }
 
-fn record_message(
-    state: &AppState,
-    chat: &mut Chat,
-    content: &str,
-    kind: &str,
-    sender: &str,
-    receiver: &str,
-) {
-    let id = state.with_rng(wire::pocketbase_id);
-    let now = wire::pocketbase_time(state.clock.now_ms());
-    chat.messages.push(json!({
-        "chat": chat.record["id"], "collectionId": "vym7ggbn6mcqm72", "collectionName": "messages",
-        "content": content, "created": now, "id": id, "owner": OWNER, "receiver": receiver,
-        "sender": sender, "type": kind, "updated": now,
-    }));
-}
-
-/// Writes a status; `updated` changes on every write, as PocketBase's does.
-fn set_status(state: &AppState, chat: &mut Chat, status: &str) {
-    chat.last_write = state.clock.now_ms().max(chat.last_write + 1);
-    chat.record["status"] = json!(status);
-    chat.record["updated"] = json!(wire::pocketbase_time(chat.last_write));
-}
-
-/// Applies `f` to the chat if it still runs `generation` (a newer send or a delete ends a run).
-fn with_run(state: &AppState, id: &str, generation: u64, f: impl FnOnce(&mut Chat)) -> bool {
-    let Ok(mut chats) = state.flowgen.chats.lock() else {
-        return false;
-    };
-    match chats.get_mut(id) {
-        Some(chat) if chat.generation == generation => {
-            f(chat);
-            true
-        }
-        _ => false,
-    }
-}
-
 async fn send(
-    State(state): State<Arc<AppState>>,
-    headers: axum::http::HeaderMap,
+    State(service): Gen,
+    headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
-    let text = match message_request(&state, &headers, &body, "send_message") {
-        Ok(text) => text,
-        Err(response) => return response,
-    };
+) -> Result<Response, Reject> {
+    let text = message_request(&service, &headers, &body, "send_message")?;
     let (input_tx, input_rx) = mpsc::channel(4);
     let (abort_tx, abort_rx) = oneshot::channel();
     let generation = {
-        let Ok(mut chats) = state.flowgen.chats.lock() else {
-            return internal();
-        };
-        let Some(chat) = chats.get_mut(&id) else {
-            return unknown_chat(&state);
-        };
+        let mut inner = lock(&service.inner)?;
+        let chat = inner.chats.get_mut(&id).ok_or_else(|| service.unknown_chat())?;
         if let Some(abort) = chat.run.take().and_then(|mut r| r.abort.take()) {
             let _ = abort.send(()); // the superseded run ends `aborted`
         }
-        chat.generation += 1;
-        record_message(&state, chat, &text, "user", "", "");
-        set_status(&state, chat, "running");
-        record_message(&state, chat, "__STATUS_RUNNING__", "assistant", "", "");
+        chat.generation = chat.generation.saturating_add(1);
+        service.record_message(chat, &text, "user", "", "");
+        service.set_status(chat, "running");
+        service.record_message(chat, "__STATUS_RUNNING__", "assistant", "", "");
         chat.run = Some(Run {
             generation: chat.generation,
             input: input_tx,
@@ -334,115 +345,126 @@ async fn send(
         });
         chat.generation
     };
-    let run = tokio::spawn(run(state.clone(), id, generation, text, input_rx, abort_rx));
-    if open_source(&state) {
+    let open_source = service.open_source();
+    let run = tokio::spawn(run(service, id, generation, text, input_rx, abort_rx));
+    if open_source {
         let _ = run.await; // the real server answers only when the run has ended
-        wire::json_response(StatusCode::OK, Value::Null)
+        Ok(wire::json_response(StatusCode::OK, Value::Null))
     } else {
-        wire::json_response(StatusCode::OK, json!({}))
+        Ok(wire::json_response(StatusCode::OK, json!({})))
+    }
+}
+
+/// Why a run stopped before its end.
+enum Interrupted {
+    /// Aborted (or superseded, or its chat deleted).
+    Aborted,
+    /// The sandbox stops.
+    Stopping,
+}
+
+/// Waits one step (a step too long to represent never ends), unless the run is interrupted.
+async fn pause(service: &FlowGen, abort: &mut oneshot::Receiver<()>) -> Result<(), Interrupted> {
+    let step = service.shared.config.timing.step;
+    let sleep = async {
+        match Shared::due(tokio::time::Instant::now(), step) {
+            Some(due) => tokio::time::sleep_until(due).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = sleep => Ok(()),
+        _ = abort => Err(Interrupted::Aborted),
+        () = service.shared.stopped() => Err(Interrupted::Stopping),
     }
 }
 
 /// One run of the scripted assistant.
 async fn run(
-    state: Arc<AppState>,
+    service: Arc<FlowGen>,
     id: String,
     generation: u64,
     message: String,
-    mut input: mpsc::Receiver<String>,
+    input: mpsc::Receiver<String>,
     mut abort: oneshot::Receiver<()>,
 ) {
-    let step = state.config.timing.step;
-    let failed = if open_source(&state) { "failed" } else { "error" };
-    let finish = |status: &str, marker: String| {
-        with_run(&state, &id, generation, |chat| {
-            record_message(&state, chat, &marker, "assistant", "", "");
-            set_status(&state, chat, status);
-            chat.run = None;
-        });
+    let outcome = steps(&service, &id, generation, &message, input, &mut abort).await;
+    let failed = if service.open_source() { "failed" } else { "error" };
+    let (status, marker) = match outcome {
+        Ok(None) => ("completed", "__STATUS_COMPLETED__ DONE".to_string()),
+        Ok(Some(reason)) => (failed, format!("__STATUS_COMPLETED__ 1: Error: {reason}")),
+        Err(Interrupted::Aborted) => ("aborted", "__STATUS_COMPLETED__ TERMINATED".to_string()),
+        Err(Interrupted::Stopping) => return,
     };
-    macro_rules! pause {
-        () => {
-            tokio::select! {
-                _ = tokio::time::sleep(step) => {}
-                _ = &mut abort => {
-                    finish("aborted", "__STATUS_COMPLETED__ TERMINATED".into());
-                    return;
-                }
-            }
-        };
-    }
-    pause!();
-    with_run(&state, &id, generation, |chat| {
-        record_message(&state, chat, &message, "assistant", "user_proxy", "assistant")
+    service.with_run(&id, generation, |chat| {
+        service.record_message(chat, &marker, "assistant", "", "");
+        service.set_status(chat, status);
+        chat.run = None;
     });
-    pause!();
-    let answer = match script::reply(&message) {
+}
+
+/// The steps of a run; `Ok(Some(reason))` when the script fails it.
+async fn steps(
+    service: &FlowGen,
+    id: &str,
+    generation: u64,
+    message: &str,
+    mut input: mpsc::Receiver<String>,
+    abort: &mut oneshot::Receiver<()>,
+) -> Result<Option<String>, Interrupted> {
+    pause(service, abort).await?;
+    service.with_run(id, generation, |chat| {
+        service.record_message(chat, message, "assistant", "user_proxy", "assistant")
+    });
+    pause(service, abort).await?;
+    let answer = match script::reply(message) {
         Reply::Answer(answer) => answer,
-        Reply::Fail(reason) => {
-            finish(failed, format!("__STATUS_COMPLETED__ 1: Error: {reason}"));
-            return;
-        }
+        Reply::Fail(reason) => return Ok(Some(reason)),
         Reply::NeedsInput(prompt) => {
-            with_run(&state, &id, generation, |chat| {
-                record_message(
-                    &state,
-                    chat,
-                    &format!("__STATUS_WAIT_FOR_HUMAN_INPUT__ {prompt}"),
-                    "assistant",
-                    "",
-                    "",
-                );
-                set_status(&state, chat, "wait_for_human_input");
+            service.with_run(id, generation, |chat| {
+                let marker = format!("__STATUS_WAIT_FOR_HUMAN_INPUT__ {prompt}");
+                service.record_message(chat, &marker, "assistant", "", "");
+                service.set_status(chat, "wait_for_human_input");
             });
             let reply = tokio::select! {
-                reply = input.recv() => reply,
-                _ = &mut abort => None,
+                reply = input.recv() => reply.ok_or(Interrupted::Aborted)?,
+                _ = &mut *abort => return Err(Interrupted::Aborted),
+                () = service.shared.stopped() => return Err(Interrupted::Stopping),
             };
-            let Some(reply) = reply else {
-                finish("aborted", "__STATUS_COMPLETED__ TERMINATED".into());
-                return;
-            };
-            with_run(&state, &id, generation, |chat| {
-                record_message(
-                    &state,
-                    chat,
-                    &format!("__STATUS_RECEIVED_HUMAN_INPUT__ {prompt}"),
-                    "assistant",
-                    "",
-                    "",
-                );
-                set_status(&state, chat, "running");
+            service.with_run(id, generation, |chat| {
+                let marker = format!("__STATUS_RECEIVED_HUMAN_INPUT__ {prompt}");
+                service.record_message(chat, &marker, "assistant", "", "");
+                service.set_status(chat, "running");
             });
-            pause!();
-            script::after_input(&message, &reply)
+            pause(service, abort).await?;
+            script::after_input(message, &reply)
         }
     };
-    with_run(&state, &id, generation, |chat| {
-        record_message(&state, chat, &answer, "assistant", "assistant", "user_proxy")
+    service.with_run(id, generation, |chat| {
+        service.record_message(chat, &answer, "assistant", "assistant", "user_proxy")
     });
-    pause!();
-    finish("completed", "__STATUS_COMPLETED__ DONE".into());
+    pause(service, abort).await?;
+    Ok(None)
+}
+
+fn no_assistant(id: &str) -> Response {
+    wire::json_response(
+        StatusCode::OK,
+        json!({"error": format!("No assistant found with that chat ID. {id}")}),
+    )
 }
 
 async fn input(
-    State(state): State<Arc<AppState>>,
-    headers: axum::http::HeaderMap,
+    State(service): Gen,
+    headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
-    let text = match message_request(&state, &headers, &body, "send_input") {
-        Ok(text) => text,
-        Err(response) => return response,
-    };
+) -> Result<Response, Reject> {
+    let text = message_request(&service, &headers, &body, "send_input")?;
     let sender = {
-        let Ok(mut chats) = state.flowgen.chats.lock() else {
-            return internal();
-        };
-        let Some(chat) = chats.get_mut(&id) else {
-            return unknown_chat(&state);
-        };
-        record_message(&state, chat, &text, "user", "", ""); // stored even when no run listens
+        let mut inner = lock(&service.inner)?;
+        let chat = inner.chats.get_mut(&id).ok_or_else(|| service.unknown_chat())?;
+        service.record_message(chat, &text, "user", "", ""); // stored even when no run listens
         let waiting = chat.record["status"] == "wait_for_human_input";
         chat.run
             .as_ref()
@@ -450,45 +472,60 @@ async fn input(
             .map(|r| r.input.clone())
     };
     match sender {
-        Some(sender) if sender.send(text).await.is_ok() => {
-            wire::json_response(StatusCode::OK, json!({"detail": "Input sent to assistant."}))
-        }
-        _ => wire::json_response(
+        Some(sender) if sender.send(text).await.is_ok() => Ok(wire::json_response(
             StatusCode::OK,
-            json!({"error": format!("No assistant found with that chat ID. {id}")}),
-        ),
+            json!({"detail": "Input sent to assistant."}),
+        )),
+        _ => Ok(no_assistant(&id)),
     }
 }
 
-async fn abort(
-    State(state): State<Arc<AppState>>,
-    headers: axum::http::HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if !open_source(&state) {
-        return wire::detail(StatusCode::NOT_FOUND, "Not Found");
+async fn abort(State(service): Gen, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, Reject> {
+    if !service.open_source() {
+        return Err(Reject::NotFound);
     }
-    if let Err(response) = authorize(&state, &headers) {
-        return response;
-    }
-    let Ok(mut chats) = state.flowgen.chats.lock() else {
-        return internal();
-    };
-    let abort = chats
+    service.authorize(&headers)?;
+    let abort = lock(&service.inner)?
+        .chats
         .get_mut(&id)
         .and_then(|c| c.run.as_mut())
         .and_then(|r| r.abort.take());
-    match abort {
-        Some(abort) => {
-            let _ = abort.send(());
-            wire::json_response(
-                StatusCode::OK,
-                json!({"detail": format!("Assistant for chat {id} terminated.")}),
-            )
-        }
-        None => wire::json_response(
-            StatusCode::OK,
-            json!({"error": format!("No assistant found with that chat ID. {id}")}),
-        ),
+    let Some(abort) = abort else {
+        return Ok(no_assistant(&id));
+    };
+    let _ = abort.send(());
+    Ok(wire::json_response(
+        StatusCode::OK,
+        json!({"detail": format!("Assistant for chat {id} terminated.")}),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_poisoned_lock_is_a_500_never_a_success() {
+        let (shared, _stop) = Shared::new(crate::SandboxConfig::default());
+        let service = Arc::new(FlowGen {
+            shared: Arc::new(shared),
+            validators: RequestValidators::shared().unwrap(),
+            inner: Mutex::default(),
+        });
+        let poisoner = service.clone();
+        let _ = std::thread::spawn(move || {
+            let _guard = poisoner.inner.lock();
+            panic!("poison the lock");
+        })
+        .join();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", crate::DEFAULT_API_KEY.parse().unwrap());
+        let body = Bytes::from_static(br#"{"name": "n", "from_type": "flow"}"#);
+        let response = create(State(service.clone()), headers.clone(), body)
+            .await
+            .into_response();
+        assert_eq!(response.status(), 500);
+        let response = list(State(service), headers).await.into_response();
+        assert_eq!(response.status(), 500);
     }
 }

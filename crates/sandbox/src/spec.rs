@@ -5,8 +5,13 @@
 //! each validator's root, so `$ref`s resolve as in the spec. The sandbox rejects invalid request
 //! bodies with the FastAPI/pydantic-shaped 422 the real FlowHunt and FlowGen servers send; the
 //! contract tests reuse the conversion.
+//!
+//! Pieces request bodies are also checked against PiecesOS's own schemas
+//! ([`PIECES_UPSTREAM`]), whose enums are closed: a server knows its own values and rejects the
+//! rest, while our specs stay open because clients must tolerate new values.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
 
@@ -16,6 +21,66 @@ pub const EMBEDDED: [(&str, &str); 3] = [
     ("pieces", include_str!("../specs/pieces.yaml")),
     ("flowgen", include_str!("../specs/flowgen.yaml")),
 ];
+
+/// PiecesOS's own conversation paths and every schema they reference, vendored verbatim from
+/// `pieces-app/pieces-os-client-openapi-spec` (the commit is in `info.x-vendored-from`; see
+/// `tests/data/pieces-os/vendor.py`).
+pub const PIECES_UPSTREAM: &str = include_str!("../tests/data/pieces-os/conversations.openapi.json");
+
+/// Parses an embedded spec (YAML or JSON) into JSON.
+///
+/// # Errors
+/// The parser's message.
+pub fn parse(text: &str) -> Result<Value, String> {
+    match serde_json::from_str(text) {
+        Ok(doc) => Ok(doc),
+        Err(_) => serde_norway::from_str(text).map_err(|e| e.to_string()),
+    }
+}
+
+/// One operation as a spec declares it.
+#[derive(Debug, Clone)]
+pub struct SpecOperation<'a> {
+    /// The lowercase method key (`get`, `post`, ...).
+    pub method: &'a str,
+    /// The path template.
+    pub path: &'a str,
+    /// The operationId.
+    pub id: &'a str,
+    /// The JSON pointer of its `application/json` request-body schema, if it has one.
+    pub body: Option<String>,
+}
+
+/// Every operation of an OpenAPI document, in document order.
+pub fn operations(doc: &Value) -> Vec<SpecOperation<'_>> {
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+    let Some(paths) = doc["paths"].as_object() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (path, item) in paths {
+        for method in METHODS {
+            let Some(id) = item
+                .pointer(&format!("/{method}/operationId"))
+                .and_then(Value::as_str)
+            else {
+                continue;
+            };
+            let escaped = path.replace('~', "~0").replace('/', "~1");
+            let pointer = format!("/paths/{escaped}/{method}/requestBody/content/application~1json/schema");
+            let body = doc.pointer(&pointer).map(|_| pointer);
+            out.push(SpecOperation {
+                method,
+                path,
+                id,
+                body,
+            });
+        }
+    }
+    out
+}
 
 /// Converts an OpenAPI 3.0 document (or schema) to JSON Schema 2020-12, recursively.
 pub fn to_json_schema(value: &Value) -> Value {
@@ -69,7 +134,7 @@ pub fn compile(converted: &Value, pointer: &str) -> Result<jsonschema::Validator
 
 /// Request-body validators for every operation of the embedded specs, by operationId.
 pub struct RequestValidators {
-    by_operation: HashMap<String, jsonschema::Validator>,
+    by_operation: HashMap<String, Vec<jsonschema::Validator>>,
 }
 
 impl std::fmt::Debug for RequestValidators {
@@ -81,50 +146,54 @@ impl std::fmt::Debug for RequestValidators {
 }
 
 impl RequestValidators {
-    /// Compiles the validators of every JSON request body in the embedded specs.
+    /// Compiles the validators of every JSON request body in the embedded specs and PiecesOS's
+    /// own spec (operationIds in snake case).
     ///
     /// # Errors
     /// A message naming the spec when one does not parse or a schema does not compile.
     pub fn embedded() -> Result<Self, String> {
-        let mut by_operation = HashMap::new();
-        for (name, text) in EMBEDDED {
-            let raw: Value = serde_norway::from_str(text).map_err(|e| format!("spec {name}: {e}"))?;
+        let mut by_operation: HashMap<String, Vec<jsonschema::Validator>> = HashMap::new();
+        for (name, text) in EMBEDDED.into_iter().chain([("pieces-os", PIECES_UPSTREAM)]) {
+            let raw = parse(text).map_err(|e| format!("spec {name}: {e}"))?;
             let converted = to_json_schema(&raw);
-            let Some(paths) = raw["paths"].as_object() else {
-                continue;
-            };
-            for (path, item) in paths {
-                let Some(item) = item.as_object() else { continue };
-                for (method, op) in item {
-                    let (Some(id), Some(_)) = (
-                        op.get("operationId").and_then(Value::as_str),
-                        op.pointer("/requestBody/content/application~1json/schema"),
-                    ) else {
-                        continue;
-                    };
-                    let escaped = path.replace('~', "~0").replace('/', "~1");
-                    let pointer =
-                        format!("/paths/{escaped}/{method}/requestBody/content/application~1json/schema");
-                    by_operation.insert(
-                        id.to_string(),
-                        compile(&converted, &pointer).map_err(|e| format!("{name} {id}: {e}"))?,
-                    );
-                }
+            for op in operations(&raw) {
+                let Some(pointer) = &op.body else { continue };
+                let validator = compile(&converted, pointer).map_err(|e| format!("{name} {}: {e}", op.id))?;
+                by_operation
+                    .entry(op.id.replace('-', "_"))
+                    .or_default()
+                    .push(validator);
             }
         }
         Ok(Self { by_operation })
+    }
+
+    /// The validators of the embedded specs, compiled once per process.
+    ///
+    /// # Errors
+    /// As [`RequestValidators::embedded`].
+    pub fn shared() -> Result<&'static Self, String> {
+        static VALIDATORS: OnceLock<Result<RequestValidators, String>> = OnceLock::new();
+        VALIDATORS
+            .get_or_init(Self::embedded)
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Validates a request body; on failure returns FastAPI's 422 body (`{"detail": [...]}`).
     ///
     /// An operation without a JSON body accepts anything.
     pub fn check(&self, operation: &str, body: &Value) -> Result<(), Value> {
-        let Some(validator) = self.by_operation.get(operation) else {
+        let Some(validators) = self.by_operation.get(operation) else {
             return Ok(());
         };
-        let detail: Vec<Value> = validator
-            .iter_errors(body)
-            .map(|e| pydantic_error(&e, body))
+        let detail: Vec<Value> = validators
+            .iter()
+            .flat_map(|v| {
+                v.iter_errors(body)
+                    .map(|e| pydantic_error(&e, body))
+                    .collect::<Vec<_>>()
+            })
             .collect();
         if detail.is_empty() {
             Ok(())
