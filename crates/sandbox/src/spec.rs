@@ -155,7 +155,7 @@ impl RequestValidators {
         let mut by_operation: HashMap<String, Vec<jsonschema::Validator>> = HashMap::new();
         for (name, text) in EMBEDDED.into_iter().chain([("pieces-os", PIECES_UPSTREAM)]) {
             let raw = parse(text).map_err(|e| format!("spec {name}: {e}"))?;
-            let converted = to_json_schema(&raw);
+            let converted = to_json_schema(&close_extensible_enums(&raw));
             for op in operations(&raw) {
                 let Some(pointer) = &op.body else { continue };
                 let validator = compile(&converted, pointer).map_err(|e| format!("{name} {}: {e}", op.id))?;
@@ -203,6 +203,37 @@ impl RequestValidators {
     }
 }
 
+/// The allowed values when `error` is an enum violation, also one wrapped in the "or null" of a
+/// nullable field.
+fn enum_options(error: &jsonschema::ValidationError<'_>) -> Option<Vec<Value>> {
+    use jsonschema::error::ValidationErrorKind;
+    match error.kind() {
+        ValidationErrorKind::Enum { options } => options.as_array().cloned(),
+        ValidationErrorKind::AnyOf { context } => context.iter().flatten().find_map(enum_options),
+        _ => None,
+    }
+}
+
+/// A server's view of a spec: `x-extensible-enum` lists (open for clients, which must take new
+/// values as data) become closed `enum`s, because a server knows its own values and rejects
+/// the rest (FastAPI answers 422 `type: enum`).
+pub fn close_extensible_enums(value: &Value) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(items.iter().map(close_extensible_enums).collect()),
+        Value::Object(map) => {
+            let mut out: Map<String, Value> = map
+                .iter()
+                .map(|(k, v)| (k.clone(), close_extensible_enums(v)))
+                .collect();
+            if let Some(values) = map.get("x-extensible-enum") {
+                out.insert("enum".into(), values.clone());
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
+}
+
 /// One pydantic-2 style error item for a JSON Schema violation.
 fn pydantic_error(error: &jsonschema::ValidationError<'_>, body: &Value) -> Value {
     let mut loc = vec![json!("body")];
@@ -221,6 +252,20 @@ fn pydantic_error(error: &jsonschema::ValidationError<'_>, body: &Value) -> Valu
         );
     }
     let message = error.to_string();
+    let pointer = error.instance_path().as_str().to_string();
+    let input = body.pointer(&pointer).cloned().unwrap_or(Value::Null);
+    if let Some(options) = enum_options(error) {
+        let quoted: Vec<String> = options
+            .iter()
+            .map(|o| format!("'{}'", o.as_str().unwrap_or_default()))
+            .collect();
+        let expected = match quoted.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        };
+        return json!({"type": "enum", "loc": loc, "msg": format!("Input should be {expected}"), "input": input, "ctx": {"expected": expected}});
+    }
     let (kind, msg) = if let jsonschema::error::ValidationErrorKind::Required { property } = error.kind() {
         if let Some(name) = property.as_str() {
             loc.push(json!(name));
@@ -231,8 +276,6 @@ fn pydantic_error(error: &jsonschema::ValidationError<'_>, body: &Value) -> Valu
     } else {
         ("value_error", message)
     };
-    let pointer = error.instance_path().as_str().to_string();
-    let input = body.pointer(&pointer).cloned().unwrap_or(Value::Null);
     json!({"type": kind, "loc": loc, "msg": msg, "input": input})
 }
 
@@ -261,6 +304,18 @@ mod tests {
             .check("create_chat", &json!({"name": 3, "from_type": "flow"}))
             .unwrap_err();
         assert_eq!(err["detail"][0]["loc"], json!(["body", "name"]));
+        let err = validators
+            .check(
+                "invoke_v3_flow_assistant_response",
+                &json!({"message": "hi", "ai_model": "GPT-0"}),
+            )
+            .unwrap_err();
+        assert_eq!(err["detail"][0]["type"], "enum", "{err}");
+        assert_eq!(err["detail"][0]["loc"], json!(["body", "ai_model"]));
+        assert_eq!(
+            err["detail"][0]["ctx"]["expected"],
+            "'Claude Sonnet 4.6', 'GPT4.1', 'O4 Mini' or 'O3 Mini'"
+        );
         assert!(
             validators.check("list_chats", &Value::Null).is_ok(),
             "no body, nothing to check"
