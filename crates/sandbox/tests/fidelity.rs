@@ -147,3 +147,111 @@ async fn pieces_health_answers_get_and_head_like_piecesos() {
     assert_eq!(sandbox.requests_for("get_well_known_health"), 2);
     assert_eq!(sandbox.requests_of(assistants_sandbox::Service::Pieces), 2);
 }
+
+/// FlowGen's records are PocketBase's (`flowgen.md`): a Chat has exactly the API server's
+/// fields, a Message every field of the `messages` collection, ids of 15 `[a-z0-9]`, and
+/// PocketBase's datetime text.
+#[tokio::test]
+async fn flowgen_records_are_complete_pocketbase_records() {
+    use assistants_sandbox::{DEFAULT_API_KEY, FlowgenContract};
+    for contract in [FlowgenContract::Documented, FlowgenContract::OpenSource] {
+        let sandbox = Sandbox::builder()
+            .flowgen_contract(contract)
+            .start()
+            .await
+            .unwrap();
+        let base = sandbox.base_url();
+        let http = reqwest::Client::new();
+        let chat: Value = http
+            .post(format!("{base}/chats"))
+            .header("x-api-key", DEFAULT_API_KEY)
+            .json(&json!({"name": "n", "from_type": "flow", "from_flow": "abcdefghijklmno", "owner": ""}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut keys: Vec<&str> = chat.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "created",
+                "from_flow",
+                "from_template",
+                "from_type",
+                "id",
+                "name",
+                "owner",
+                "status",
+                "updated"
+            ]
+        );
+        let pocketbase_id = |v: &Value| {
+            let id = v.as_str().unwrap();
+            id.len() == 15 && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        };
+        assert!(
+            pocketbase_id(&chat["id"]) && pocketbase_id(&chat["owner"]),
+            "{chat}"
+        );
+        let time = chat["created"].as_str().unwrap();
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(time, "%Y-%m-%d %H:%M:%S%.3fZ").is_ok(),
+            "{time}"
+        );
+        assert!(
+            chat.as_object().unwrap().values().all(|v| v.is_string()),
+            "no nulls: {chat}"
+        );
+        if contract == FlowgenContract::OpenSource {
+            continue; // history is a UI route there (405 on the API server)
+        }
+        let id = chat["id"].as_str().unwrap();
+        let sent = http
+            .post(format!("{base}/chats/{id}/messages"))
+            .header("x-api-key", DEFAULT_API_KEY)
+            .json(&json!({"message": "hello"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), 200);
+        let history: Vec<Value> = http
+            .get(format!("{base}/chats/{id}/messages"))
+            .header("x-api-key", DEFAULT_API_KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(!history.is_empty());
+        for message in &history {
+            let keys: Vec<&str> = message.as_object().unwrap().keys().map(String::as_str).collect();
+            // Alphabetical, as PocketBase writes them.
+            assert_eq!(
+                keys,
+                [
+                    "chat",
+                    "collectionId",
+                    "collectionName",
+                    "content",
+                    "created",
+                    "id",
+                    "owner",
+                    "receiver",
+                    "sender",
+                    "type",
+                    "updated"
+                ]
+            );
+            assert!(pocketbase_id(&message["id"]), "{message}");
+            assert!(["user", "assistant"].contains(&message["type"].as_str().unwrap()));
+            assert!(
+                message.as_object().unwrap().values().all(|v| v.is_string()),
+                "{message}"
+            );
+        }
+    }
+}
