@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use assistants::{AnswerWith, Client, ConversationChange, Outcome};
-use assistants_sandbox::{DEFAULT_API_KEY, Sandbox, Timing};
+use assistants_sandbox::{DEFAULT_API_KEY, Sandbox, Service, Timing};
 use futures::StreamExt;
 
 use crate::cmd_pieces::print_change;
@@ -22,16 +22,11 @@ struct Row {
 }
 
 fn requests(sandbox: &Sandbox, service: &str) -> u64 {
-    sandbox
-        .requests()
-        .iter()
-        .filter(|(op, _)| match service {
-            "FlowHunt" => op.contains("v3_flow_assistant"),
-            "Pieces" => op.starts_with("conversation"),
-            _ => !op.contains("v3_flow_assistant") && !op.starts_with("conversation"),
-        })
-        .map(|(_, n)| n)
-        .sum()
+    sandbox.requests_of(match service {
+        "FlowHunt" => Service::FlowHunt,
+        "Pieces" => Service::Pieces,
+        _ => Service::FlowGen,
+    })
 }
 
 fn label(outcome: &Outcome) -> String {

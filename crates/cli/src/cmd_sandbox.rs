@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use assistants_sandbox::{Faults, FlowgenContract, Sandbox, SandboxConfig, Timing};
+use assistants_sandbox::{Faults, FlowgenContract, Limits, Sandbox, SandboxConfig, Timing};
 
 /// Options of `assist sandbox`.
 #[derive(clap::Args, Debug)]
@@ -47,6 +47,16 @@ pub struct Args {
     /// Seed of ids and fault rolls, to replay a run.
     #[arg(long, default_value_t = 0x5eed)]
     seed: u64,
+    /// Open connections at most; more are closed at once.
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Seconds a connection may take to send a request head (an idle keep-alive connection is
+    /// closed after this long too).
+    #[arg(long, default_value_t = Limits::default().header_read_timeout.as_secs())]
+    header_timeout_secs: u64,
+    /// Seconds of silence allowed inside a request body or on a WebSocket write.
+    #[arg(long, default_value_t = Limits::default().idle_timeout.as_secs())]
+    idle_timeout_secs: u64,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -55,7 +65,8 @@ enum Contract {
     OpenSource,
 }
 
-/// Serves until Ctrl-C.
+/// Serves until Ctrl-C or SIGTERM; open requests get the sandbox's shutdown grace (2 s), then
+/// their connections are closed, so a half-sent request cannot hold the exit.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -86,6 +97,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         operations: args.fault_operations,
     };
     config.seed = args.seed;
+    config.limits = Limits::default()
+        .with_max_connections(args.max_connections)
+        .with_header_read_timeout(Duration::from_secs(args.header_timeout_secs))
+        .with_idle_timeout(Duration::from_secs(args.idle_timeout_secs));
     let key_note = if config.api_keys == [assistants_sandbox::DEFAULT_API_KEY] {
         format!(
             "FlowGen key: {} (the default; set --api-key to choose one)",

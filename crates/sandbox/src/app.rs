@@ -1,161 +1,66 @@
-//! Shared state, the router of all three services, request counting and fault injection.
+//! The router of all three services on one address, checked against the operation index, with
+//! the layer that counts requests, bounds body silence and injects faults.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 
-use crate::config::SandboxConfig;
+use crate::index::{OperationIndex, Service};
 use crate::spec::RequestValidators;
+use crate::state::Shared;
 use crate::{flowgen, flowhunt, pieces, wire};
 
-/// The clock of the sandbox: tokio's (so paused-time tests are deterministic), anchored to the
-/// wall clock at start so timestamps look real.
-#[derive(Debug, Clone, Copy)]
-pub struct Clock {
-    start: tokio::time::Instant,
-    start_ms: u64,
+/// What the fault layer needs.
+#[derive(Clone)]
+struct Layer {
+    shared: Arc<Shared>,
+    index: &'static OperationIndex,
 }
 
-impl Clock {
-    fn new() -> Self {
-        let start_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        Self {
-            start: tokio::time::Instant::now(),
-            start_ms,
-        }
-    }
-
-    /// Epoch milliseconds now.
-    pub fn now_ms(&self) -> u64 {
-        self.start_ms + self.start.elapsed().as_millis() as u64
+/// An error in `service`'s own format (Pieces: `text/plain`; FastAPI's `{"detail"}` otherwise).
+fn service_error(service: Option<Service>, status: StatusCode, text: &str) -> Response {
+    match service {
+        Some(Service::Pieces) => pieces::text_error(status, text),
+        _ => wire::detail(status, text),
     }
 }
 
-/// Everything the handlers share.
-pub struct AppState {
-    /// The configuration the sandbox was started with.
-    pub config: SandboxConfig,
-    /// Request-body validators from the specs.
-    pub validators: RequestValidators,
-    /// The clock.
-    pub clock: Clock,
-    rng: Mutex<StdRng>,
-    counts: Mutex<BTreeMap<String, u64>>,
-    /// FlowHunt sessions.
-    pub flowhunt: flowhunt::Store,
-    /// Pieces conversations.
-    pub pieces: pieces::Store,
-    /// FlowGen chats.
-    pub flowgen: flowgen::Store,
-}
-
-impl AppState {
-    /// Builds the state for a configuration.
-    pub fn new(config: SandboxConfig) -> Result<Arc<Self>, String> {
-        let validators = RequestValidators::embedded()?;
-        let rng = Mutex::new(StdRng::seed_from_u64(config.seed));
-        Ok(Arc::new(Self {
-            config,
-            validators,
-            clock: Clock::new(),
-            rng,
-            counts: Mutex::default(),
-            flowhunt: flowhunt::Store::default(),
-            pieces: pieces::Store::default(),
-            flowgen: flowgen::Store::default(),
-        }))
-    }
-
-    /// Runs `f` with the seeded RNG.
-    pub fn with_rng<T>(&self, f: impl FnOnce(&mut StdRng) -> T) -> T {
-        let mut rng = self.rng.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&mut rng)
-    }
-
-    /// Requests served so far, by operationId (requests to unknown paths count as `unknown`).
-    pub fn counts(&self) -> BTreeMap<String, u64> {
-        self.counts.lock().map(|c| c.clone()).unwrap_or_default()
-    }
-
-    fn count(&self, operation: &str) {
-        if let Ok(mut counts) = self.counts.lock() {
-            *counts.entry(operation.to_string()).or_default() += 1;
-        }
-    }
-}
-
-/// The operationId of a matched route.
-fn operation_id(method: &Method, path: &str) -> &'static str {
-    match (method.as_str(), path) {
-        ("POST", "/v3/flow-assistants/create") => "create_v3_flow_assistant_session",
-        ("POST", "/v3/flow-assistants/{session_id}/invoke") => "invoke_v3_flow_assistant_response",
-        ("POST", "/v3/flow-assistants/{session_id}/invocation_response/{from_timestamp}") => {
-            "poll_v3_flow_assistant_response"
-        }
-        ("POST", "/conversations/create/from_asset/{asset}") => "conversations_create_from_asset",
-        ("POST", "/conversations/create") => "conversations_create_specific_conversation",
-        ("POST", "/conversations/{conversation}/delete") => "conversations_delete_specific_conversation",
-        ("GET", "/conversations/identifiers") => "conversations_identifiers_snapshot",
-        ("GET", "/conversations") => "conversations_snapshot",
-        ("GET", "/conversations/stream/identifiers") => "conversations_stream_identifiers",
-        ("GET", "/conversation/{conversation}") => "conversation_get_specific_conversation",
-        ("GET", "/.well-known/health") => "health",
-        ("GET", "/chats") => "list_chats",
-        ("POST", "/chats") => "create_chat",
-        ("GET", "/chats/{chat_id}") => "get_chat",
-        ("DELETE", "/chats/{chat_id}") => "delete_chat",
-        ("POST", "/chats/{chat_id}/messages") => "send_message",
-        ("GET", "/chats/{chat_id}/messages") => "get_messages",
-        ("POST", "/chats/{chat_id}/input") => "send_input",
-        ("POST", "/chats/{chat_id}/abort") => "abort_chat",
-        _ => "unknown",
-    }
-}
-
-/// Counts every request by operation and injects the configured faults.
-async fn count_and_inject(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let path = request
+/// Counts every request by operation, bounds the silence inside its body, and injects the
+/// configured faults.
+async fn count_and_inject(State(layer): State<Layer>, request: Request, next: Next) -> Response {
+    let operation = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_default();
-    let operation = operation_id(request.method(), &path);
-    state.count(operation);
-    let faults = &state.config.faults;
+        .and_then(|path| layer.index.lookup(request.method(), path.as_str()));
+    let (id, service) = match operation {
+        Some(op) => (op.id.as_str(), Some(op.service)),
+        None => ("unknown", None),
+    };
+    let shared = &layer.shared;
+    shared.count(id, service);
+    let idle = shared.config.limits.idle_timeout;
+    let request = request.map(|body| Body::new(tower_http::timeout::TimeoutBody::new(idle, body)));
+    let faults = &shared.config.faults;
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }
-    if faults.applies_to(operation) && operation != "unknown" {
-        let roll: f64 = state.with_rng(|rng| rng.random());
-        let pieces = operation.starts_with("conversation");
+    if operation.is_some() && faults.applies_to(id) {
+        let roll: f64 = shared.with_rng(|rng| rng.random());
         if roll < faults.rate_429 {
-            let mut response = if pieces {
-                wire::text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests")
-            } else {
-                wire::detail(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests")
-            };
+            let mut response = service_error(service, StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
             response
                 .headers_mut()
                 .insert("retry-after", HeaderValue::from(faults.retry_after_secs));
             return response;
         }
         if roll < faults.rate_429 + faults.rate_5xx {
-            return if pieces {
-                wire::text(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
-            } else {
-                wire::detail(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
-            };
+            return service_error(service, StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
         }
         if roll < faults.rate_429 + faults.rate_5xx + faults.rate_drop {
             // Headers go out, then the body breaks: the client sees a dropped connection.
@@ -175,16 +80,83 @@ async fn count_and_inject(State(state): State<Arc<AppState>>, request: Request, 
     next.run(request).await
 }
 
-/// The router of all three services on one address (their paths do not collide).
-pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .merge(flowhunt::routes())
-        .merge(pieces::routes())
-        .merge(flowgen::routes())
+/// The router of all three services (their paths do not collide), each with only its own
+/// state.
+///
+/// # Errors
+/// A message when the specs are broken or the routes and the spec operations differ.
+pub(crate) fn router(shared: Arc<Shared>) -> Result<Router, String> {
+    let index = OperationIndex::embedded()?;
+    let validators = RequestValidators::shared()?;
+    let services = [
+        flowhunt::routes(shared.clone(), validators),
+        pieces::routes(shared.clone(), validators),
+        flowgen::routes(shared.clone(), validators),
+    ];
+    index.check_routes(services.iter().flat_map(|s| s.table.iter().map(|(m, p)| (m, *p))))?;
+    let router = services
+        .into_iter()
+        .fold(Router::new(), |router, service| router.merge(service.router));
+    let layer = Layer { shared, index };
+    Ok(router
         .fallback(|| async { wire::detail(StatusCode::NOT_FOUND, "Not Found") })
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            count_and_inject,
-        ))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(layer, count_and_inject)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routes::Routes;
+
+    #[test]
+    fn routes_and_spec_operations_match_one_to_one() {
+        let (shared, _stop) = Shared::new(crate::SandboxConfig::default());
+        assert!(router(Arc::new(shared)).is_ok());
+
+        let index = OperationIndex::embedded().unwrap();
+        let validators = RequestValidators::shared().unwrap();
+        let (shared, _stop) = Shared::new(crate::SandboxConfig::default());
+        let shared = Arc::new(shared);
+        let mut tables: Vec<_> = [
+            flowhunt::routes(shared.clone(), validators),
+            pieces::routes(shared.clone(), validators),
+            flowgen::routes(shared, validators),
+        ]
+        .into_iter()
+        .flat_map(|s| s.table)
+        .collect();
+        let removed = tables.pop().unwrap();
+        let err = index
+            .check_routes(tables.iter().map(|(m, p)| (m, *p)))
+            .unwrap_err();
+        assert!(err.contains(removed.1), "{err}");
+        let extra = Routes::<()>::new()
+            .route(axum::http::Method::GET, "/not-in-any-spec", || async {})
+            .with_state(());
+        tables.push(removed);
+        let err = index
+            .check_routes(tables.iter().chain(&extra.table).map(|(m, p)| (m, *p)))
+            .unwrap_err();
+        assert!(err.contains("/not-in-any-spec"), "{err}");
+    }
+
+    #[test]
+    fn the_index_knows_each_operations_service() {
+        let index = OperationIndex::embedded().unwrap();
+        let get = axum::http::Method::GET;
+        let op = index.lookup(&get, "/conversation/{conversation}").unwrap();
+        assert_eq!(
+            (op.id.as_str(), op.service),
+            ("conversation_get_specific_conversation", Service::Pieces)
+        );
+        let head = axum::http::Method::HEAD;
+        let op = index.lookup(&head, "/.well-known/health").unwrap();
+        assert_eq!(
+            (op.id.as_str(), op.service),
+            ("get_well_known_health", Service::Pieces)
+        );
+        let op = index.lookup(&get, "/chats/{chat_id}/messages").unwrap();
+        assert_eq!((op.id.as_str(), op.service), ("get_messages", Service::FlowGen));
+        assert_eq!(index.operations_of(Service::FlowHunt).len(), 3);
+    }
 }

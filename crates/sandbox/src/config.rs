@@ -54,11 +54,12 @@ impl Timing {
         }
     }
 
-    /// When step `n` of a reply is due, relative to its start.
-    pub fn offset(&self, n: usize) -> Duration {
+    /// When step `n` of a reply is due, relative to its start; `None` when that is too far
+    /// to represent (the step never comes).
+    pub fn offset(&self, n: usize) -> Option<Duration> {
         match &self.flowhunt_offsets {
-            Some(offsets) => offsets.get(n).copied().unwrap_or(Duration::ZERO),
-            None => self.step * n as u32,
+            Some(offsets) => Some(offsets.get(n).copied().unwrap_or(Duration::ZERO)),
+            None => self.step.checked_mul(u32::try_from(n).ok()?),
         }
     }
 }
@@ -112,6 +113,92 @@ pub struct SandboxConfig {
     pub faults: Faults,
     /// Seed of the RNG behind ids and faults.
     pub seed: u64,
+    /// Bounds on connections, their timeouts and WebSocket buffering.
+    pub limits: Limits,
+}
+
+/// What one client may hold of the sandbox: it is a local tool, but a stuck or hostile client
+/// must not wedge it.
+///
+/// The memory WebSockets can hold is bounded globally by
+/// `max_websockets * (max_ws_write_buffer + max_ws_message)` plus the shared change feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// How long a connection may take to send a request head, counted from when the server
+    /// waits for one, so an idle keep-alive connection is closed after this long too.
+    pub header_read_timeout: Duration,
+    /// The longest silence inside a request body, and the longest a WebSocket peer may take to
+    /// accept a frame, before the connection is dropped.
+    pub idle_timeout: Duration,
+    /// Open connections at most; connections beyond it are closed at once.
+    pub max_connections: usize,
+    /// Open WebSockets at most; more upgrades are refused with a 500 (PiecesOS's error format).
+    pub max_websockets: usize,
+    /// Bytes a WebSocket may queue for a peer that does not read.
+    pub max_ws_write_buffer: usize,
+    /// The largest message (and frame) a WebSocket accepts from the peer.
+    pub max_ws_message: usize,
+    /// How long a stop waits for open requests before it closes their connections.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            max_websockets: 256,
+            max_ws_write_buffer: 64 * 1024,
+            max_ws_message: 16 * 1024,
+            shutdown_grace: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Limits {
+    /// With this header-read timeout.
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// With this idle timeout.
+    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// With this many connections at most.
+    pub fn with_max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// With this many WebSockets at most.
+    pub fn with_max_websockets(mut self, max: usize) -> Self {
+        self.max_websockets = max;
+        self
+    }
+
+    /// With this WebSocket write buffer bound.
+    pub fn with_max_ws_write_buffer(mut self, bytes: usize) -> Self {
+        self.max_ws_write_buffer = bytes;
+        self
+    }
+
+    /// With this WebSocket message bound.
+    pub fn with_max_ws_message(mut self, bytes: usize) -> Self {
+        self.max_ws_message = bytes;
+        self
+    }
+
+    /// With this shutdown grace.
+    pub fn with_shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
 }
 
 /// The FlowGen key a default sandbox accepts.
@@ -125,6 +212,7 @@ impl Default for SandboxConfig {
             timing: Timing::default(),
             faults: Faults::default(),
             seed: 0x5eed,
+            limits: Limits::default(),
         }
     }
 }

@@ -21,26 +21,33 @@
 //! `human input` asks a question first, anything else is answered). FlowHunt accepts any bearer
 //! token; FlowGen accepts the keys of [`SandboxConfig::api_keys`] ([`DEFAULT_API_KEY`] by
 //! default). Pieces' create-from-asset knows the assets in [`pieces::SEEDED_ASSETS`].
+//!
+//! # Limits
+//! Connections get a header-read timeout, an idle timeout inside bodies and on WebSocket
+//! writes, a cap on how many are open, and bounded WebSocket buffers ([`Limits`]); a stop ends
+//! within [`Limits::shutdown_grace`] even with half-sent requests open.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-// Handlers return a ready error `Response` early (`Result<_, Response>`): a cold path where
-// boxing would only add noise.
-#![allow(clippy::result_large_err)]
 
 mod app;
 mod config;
 mod flowgen;
 mod flowhunt;
+pub mod index;
 pub mod pieces;
+mod routes;
 pub mod script;
+mod server;
 pub mod spec;
+mod state;
 mod wire;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use config::{DEFAULT_API_KEY, Faults, FlowgenContract, SandboxConfig, Timing};
+pub use config::{DEFAULT_API_KEY, Faults, FlowgenContract, Limits, SandboxConfig, Timing};
+pub use index::Service;
 
 /// Why the sandbox could not start.
 #[derive(Debug, thiserror::Error)]
@@ -65,8 +72,8 @@ pub enum SandboxError {
 /// A running sandbox; shut it down with [`Sandbox::shutdown`] (dropping it also stops it).
 pub struct Sandbox {
     addr: SocketAddr,
-    state: Arc<app::AppState>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    shared: Arc<state::Shared>,
+    stop: tokio::sync::watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -118,6 +125,12 @@ impl SandboxBuilder {
         self
     }
 
+    /// Bounds on connections, timeouts and WebSocket buffering.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.config.limits = limits;
+        self
+    }
+
     /// Starts on `127.0.0.1` on a free port.
     ///
     /// # Errors
@@ -150,24 +163,20 @@ impl Sandbox {
     /// Starts on an already bound listener (the CLI binds the address the user asked for).
     ///
     /// # Errors
-    /// [`SandboxError::Spec`] when the embedded specs are broken.
+    /// [`SandboxError::Spec`] when the embedded specs are broken or the routes and the spec
+    /// operations do not match one to one.
     pub async fn on(listener: tokio::net::TcpListener, config: SandboxConfig) -> Result<Self, SandboxError> {
         let addr = listener.local_addr()?;
-        let state = app::AppState::new(config).map_err(SandboxError::Spec)?;
-        let router = app::router(state.clone());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "sandbox server stopped");
-            }
-        });
+        let limits = config.limits.clone();
+        let (shared, stop) = state::Shared::new(config);
+        let shared = Arc::new(shared);
+        let router = app::router(shared.clone()).map_err(SandboxError::Spec)?;
+        let stopping = stop.subscribe();
+        let task = tokio::spawn(server::serve(listener, router, limits, stopping));
         Ok(Self {
             addr,
-            state,
-            stop: Some(stop),
+            shared,
+            stop,
             task: Some(task),
         })
     }
@@ -182,9 +191,14 @@ impl Sandbox {
         self.addr
     }
 
-    /// Requests served so far, by operationId.
+    /// Requests served so far, by operationId (requests to unknown paths count as `unknown`).
     pub fn requests(&self) -> BTreeMap<String, u64> {
-        self.state.counts()
+        self.shared.counts()
+    }
+
+    /// Requests served so far by one service.
+    pub fn requests_of(&self, service: Service) -> u64 {
+        self.shared.count_of(service)
     }
 
     /// Requests served so far for one operationId.
@@ -194,14 +208,13 @@ impl Sandbox {
 
     /// The configuration it runs with.
     pub fn config(&self) -> &SandboxConfig {
-        &self.state.config
+        &self.shared.config
     }
 
-    /// Stops accepting connections and waits for open requests to finish.
+    /// Stops accepting connections, waits up to [`Limits::shutdown_grace`] for open requests
+    /// to finish, then closes the connections left (half-sent requests, WebSockets).
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
@@ -225,8 +238,6 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        let _ = self.stop.send(true);
     }
 }

@@ -24,12 +24,22 @@ pub enum Reply {
 pub fn reply(message: &str) -> Reply {
     let lower = message.to_lowercase();
     if lower.contains("[fail]") {
-        Reply::Fail("scripted failure requested by [fail]".to_string())
+        Reply::Fail(failure())
     } else if lower.contains("approval") || lower.contains("human input") {
-        Reply::NeedsInput(format!("Do you approve this request: \"{message}\"? (yes/no)"))
+        Reply::NeedsInput(question(message))
     } else {
         Reply::Answer(answer(message))
     }
+}
+
+/// The question asked before answering `message`.
+pub fn question(message: &str) -> String {
+    format!("Do you approve this request: \"{message}\"? (yes/no)")
+}
+
+/// The reason of a scripted failure.
+pub fn failure() -> String {
+    "scripted failure requested by [fail]".to_string()
 }
 
 /// The answer text for `message`.

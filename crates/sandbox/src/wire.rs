@@ -26,20 +26,14 @@ pub fn text(status: StatusCode, body: impl Into<String>) -> Response {
     response
 }
 
-/// FastAPI's 422 for a missing parameter at `loc`.
-pub fn missing(loc: &[&str]) -> Response {
-    json_response(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        json!({"detail": [{"type": "missing", "loc": loc, "msg": "Field required", "input": null}]}),
-    )
+/// FastAPI's 422 body for a missing parameter at `loc`.
+pub fn missing(loc: &[&str]) -> Value {
+    json!({"detail": [{"type": "missing", "loc": loc, "msg": "Field required", "input": null}]})
 }
 
-/// FastAPI's 422 for a body that is not JSON.
-pub fn json_invalid(error: &serde_json::Error) -> Response {
-    json_response(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        json!({"detail": [{"type": "json_invalid", "loc": ["body", error.column()], "msg": "JSON decode error", "input": {}, "ctx": {"error": error.to_string()}}]}),
-    )
+/// FastAPI's 422 body for a body that is not JSON.
+pub fn json_invalid(error: &serde_json::Error) -> Value {
+    json!({"detail": [{"type": "json_invalid", "loc": ["body", error.column()], "msg": "JSON decode error", "input": {}, "ctx": {"error": error.to_string()}}]})
 }
 
 /// A lowercase v4 UUID from the seeded RNG.
@@ -65,7 +59,7 @@ pub fn pocketbase_id(rng: &mut impl Rng) -> String {
 
 /// PocketBase's datetime text: `2024-03-14 08:21:05.412Z`.
 pub fn pocketbase_time(epoch_ms: u64) -> String {
-    chrono::DateTime::from_timestamp_millis(epoch_ms as i64)
+    chrono::DateTime::from_timestamp_millis(i64::try_from(epoch_ms).unwrap_or(i64::MAX))
         .unwrap_or_default()
         .format("%Y-%m-%d %H:%M:%S%.3fZ")
         .to_string()
@@ -73,20 +67,23 @@ pub fn pocketbase_time(epoch_ms: u64) -> String {
 
 /// RFC 3339 with microseconds and `Z`, as PiecesOS and FlowHunt write it.
 pub fn rfc3339_micros(epoch_ms: u64) -> String {
-    chrono::DateTime::from_timestamp_millis(epoch_ms as i64)
+    chrono::DateTime::from_timestamp_millis(i64::try_from(epoch_ms).unwrap_or(i64::MAX))
         .unwrap_or_default()
         .format("%Y-%m-%dT%H:%M:%S%.6fZ")
         .to_string()
 }
 
-/// Parses a JSON body the way FastAPI does: an empty body is `None`, bad JSON a 422.
-pub fn parse_body(bytes: &[u8]) -> Result<Option<Value>, Response> {
+/// Parses a JSON body: an empty body is `None`.
+pub fn parse_json(bytes: &[u8]) -> Result<Option<Value>, serde_json::Error> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(bytes)
-        .map(Some)
-        .map_err(|e| json_invalid(&e))
+    serde_json::from_slice(bytes).map(Some)
+}
+
+/// Parses a JSON body the way FastAPI does: an empty body is `None`, bad JSON a 422 body.
+pub fn parse_body(bytes: &[u8]) -> Result<Option<Value>, Value> {
+    parse_json(bytes).map_err(|e| json_invalid(&e))
 }
 
 #[cfg(test)]
