@@ -168,7 +168,6 @@ impl PollPolicy {
     /// 0.7 s apart after 1 s, `budget(30)` about 1.5 s. The longest interval, used while the
     /// service is idle, scales alike. `per_minute` below 3 is taken as 3.
     pub fn budget(per_minute: u32) -> Self {
-        let standard = Self::standard();
         // The curve spends ∫₀⁶⁰ dt / (scale·t^a) = 60^(1-a) / (scale·(1-a)) polls in the first
         // minute; two more are the immediate poll and the quick look after the action.
         let curve_polls = f64::from(per_minute.max(3) - 2);
