@@ -88,6 +88,7 @@ pub fn policies() -> Vec<(&'static str, PollPolicy)> {
         ("fixed 1s", PollPolicy::fixed(ms(1000))),
         ("fixed 0.5s", PollPolicy::fixed(ms(500))),
         ("fixed 0.25s", PollPolicy::fixed(ms(250))),
+        ("budget 60/min", PollPolicy::budget(60)),
         ("old default", PollPolicy::adaptive()),
     ]
 }
@@ -154,13 +155,13 @@ pub fn stretch(i: usize, n: usize) -> f64 {
 
 fn table_lines(path: &str, table: &Table) -> Vec<String> {
     let mut lines = vec![format!(
-        "{path}: {:<11} {:<12} {:>9} {:>9} {:>9} {:>6}",
+        "{path}: {:<11} {:<13} {:>9} {:>9} {:>9} {:>6}",
         "shape", "policy", "requests", "p50 ms", "p99 ms", "eff."
     )];
     for (shape, rows) in table {
         for (policy, runs) in rows {
             lines.push(format!(
-                "{path}: {:<11} {:<12} {:>9.1} {:>9.0} {:>9.0} {:>6.2}",
+                "{path}: {:<11} {:<13} {:>9.1} {:>9.0} {:>9.0} {:>6.2}",
                 shape.name,
                 policy,
                 runs.requests(),

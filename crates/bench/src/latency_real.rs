@@ -25,7 +25,7 @@ pub fn invocations(size: Size) -> usize {
 
 /// FlowGen runs per policy: one event each, so more of them for a stable mean lag.
 pub fn flowgen_runs(size: Size) -> usize {
-    size.pick(2, 24)
+    size.pick(2, 16)
 }
 
 fn now_ms() -> f64 {
@@ -60,17 +60,21 @@ async fn ask(session: &assistants::Session, message: String) -> anyhow::Result<V
     Ok(lags)
 }
 
-async fn sandbox_flowhunt(offsets: Vec<f64>, poll: PollPolicy) -> anyhow::Result<One> {
+/// A sandbox serving FlowHunt's five reply events at `offsets`.
+async fn flowhunt_sandbox(offsets: &[f64]) -> anyhow::Result<Sandbox> {
     let schedule: [Duration; 5] = offsets
         .iter()
         .map(|o| Duration::from_secs_f64(*o))
         .collect::<Vec<_>>()
         .try_into()
         .map_err(|_| anyhow::anyhow!("the sandbox serves five FlowHunt events"))?;
-    let sandbox = Sandbox::builder()
+    Ok(Sandbox::builder()
         .timing(Timing::flowhunt_schedule(schedule))
         .start()
-        .await?;
+        .await?)
+}
+
+async fn sandbox_flowhunt(sandbox: Sandbox, offsets: Vec<f64>, poll: PollPolicy) -> anyhow::Result<One> {
     let api = flowhunt_api::Client::with_api_key(&sandbox.base_url(), "bench".into())?;
     let session = FlowHunt::new(api, Some("bench".into()), settings(poll))
         .create_session()
@@ -109,9 +113,13 @@ fn pocketbase_ms(time: &str) -> Option<f64> {
 }
 
 /// A FlowGen run of three equal steps (`running` at the send, `completed` at `duration`).
-async fn sandbox_flowgen(duration: f64, poll: PollPolicy) -> anyhow::Result<One> {
+/// A sandbox whose FlowGen runs take `duration` (three equal steps).
+async fn flowgen_sandbox(duration: f64) -> anyhow::Result<Sandbox> {
     let step = Duration::from_secs_f64(duration / 3.0);
-    let sandbox = Sandbox::builder().timing(Timing::realtime(step)).start().await?;
+    Ok(Sandbox::builder().timing(Timing::realtime(step)).start().await?)
+}
+
+async fn sandbox_flowgen(sandbox: Sandbox, duration: f64, poll: PollPolicy) -> anyhow::Result<One> {
     let api = flowgen_api::Client::with_api_key(&sandbox.base_url(), DEFAULT_API_KEY.into())?;
     let flowgen = FlowGen::new(api, settings(poll));
     let chat = flowgen.create_chat("latency", "flow").await?;
@@ -147,6 +155,7 @@ pub async fn run(size: Size) -> anyhow::Result<Table> {
             s
         })
         .collect();
+    let setup = std::time::Instant::now();
     let server = Arc::new(ScheduleServer::start().await?);
     let mut jobs = Vec::new();
     for (s, shape) in shapes.iter().enumerate() {
@@ -160,18 +169,23 @@ pub async fn run(size: Size) -> anyhow::Result<Table> {
                 let offsets = shape.stretched(stretch(i, n));
                 let (policy, server) = (policy.clone(), server.clone());
                 let (service, name) = (shape.service, shape.name);
+                let duration = offsets.last().copied().unwrap_or(0.0);
+                // Servers start before any run does: their set-up must not delay a measured poll.
+                let sandbox = match service {
+                    Service::FlowGen => Some(flowgen_sandbox(duration).await?),
+                    _ if offsets.len() == 5 => Some(flowhunt_sandbox(&offsets).await?),
+                    _ => None,
+                };
                 let job = async move {
-                    let one = match service {
-                        Service::FlowGen => {
-                            sandbox_flowgen(offsets.last().copied().unwrap_or(0.0), policy).await
-                        }
-                        _ if offsets.len() == 5 => sandbox_flowhunt(offsets, policy).await,
-                        _ => scheduled_flowhunt(server, offsets, policy).await,
+                    let one = match (service, sandbox) {
+                        (Service::FlowGen, Some(sandbox)) => sandbox_flowgen(sandbox, duration, policy).await,
+                        (_, Some(sandbox)) => sandbox_flowhunt(sandbox, offsets, policy).await,
+                        (_, None) => scheduled_flowhunt(server, offsets, policy).await,
                     };
                     one.map(|one| (s, p, one))
                         .with_context(|| format!("shape {name}"))
                 };
-                jobs.push(tokio::spawn(job));
+                jobs.push(job);
             }
         }
     }
@@ -187,10 +201,18 @@ pub async fn run(size: Size) -> anyhow::Result<Table> {
             )
         })
         .collect();
+    let started = std::time::Instant::now();
+    let jobs: Vec<_> = jobs.into_iter().map(tokio::spawn).collect();
+    eprintln!(
+        "latency: {} runs started after {:.1} s of set-up",
+        jobs.len(),
+        setup.elapsed().as_secs_f64()
+    );
     for job in jobs {
         let (s, p, (requests, lags, duration)) = job.await??;
         table[s].1[p].1.push(requests, &lags, duration);
     }
+    eprintln!("latency: runs took {:.1} s", started.elapsed().as_secs_f64());
     if let Ok(server) = Arc::try_unwrap(server) {
         server.shutdown();
     }
