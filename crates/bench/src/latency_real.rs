@@ -74,34 +74,102 @@ async fn flowhunt_sandbox(offsets: &[f64]) -> anyhow::Result<Sandbox> {
         .await?)
 }
 
-async fn sandbox_flowhunt(sandbox: Sandbox, offsets: Vec<f64>, poll: PollPolicy) -> anyhow::Result<One> {
-    let api = flowhunt_api::Client::with_api_key(&sandbox.base_url(), "bench".into())?;
-    let session = FlowHunt::new(api, Some("bench".into()), settings(poll))
-        .create_session()
-        .await?;
-    let lags = ask(&session, "latency".into()).await?;
-    let requests = sandbox.requests_for("poll_v3_flow_assistant_response")
-        + sandbox.requests_for("invoke_v3_flow_assistant_response");
-    sandbox.shutdown().await;
-    Ok((requests as f64, lags, offsets.last().copied().unwrap_or(0.0)))
+/// Where a FlowHunt run's requests are counted.
+enum Counts {
+    /// The run's own sandbox.
+    Sandbox(Sandbox),
+    /// The shared schedule server, per session.
+    Schedule(Arc<ScheduleServer>),
 }
 
-async fn scheduled_flowhunt(
-    server: Arc<ScheduleServer>,
+/// One run with its client and server set up (session or chat created, connection open), so
+/// that nothing expensive, such as loading a TLS client's root certificates, delays a
+/// measured poll.
+enum Prepared {
+    FlowHunt {
+        session: assistants::Session,
+        counts: Counts,
+        offsets: Vec<f64>,
+    },
+    FlowGen {
+        flowgen: FlowGen,
+        chat_id: String,
+        sandbox: Sandbox,
+        duration: f64,
+    },
+}
+
+async fn prepare(
+    service: Service,
     offsets: Vec<f64>,
     poll: PollPolicy,
-) -> anyhow::Result<One> {
-    let api = flowhunt_api::Client::with_api_key(server.base_url(), "bench".into())?;
+    server: &Arc<ScheduleServer>,
+) -> anyhow::Result<Prepared> {
+    let duration = offsets.last().copied().unwrap_or(0.0);
+    if service == Service::FlowGen {
+        let sandbox = flowgen_sandbox(duration).await?;
+        let api = flowgen_api::Client::with_api_key(&sandbox.base_url(), DEFAULT_API_KEY.into())?;
+        let flowgen = FlowGen::new(api, settings(poll));
+        let chat_id = flowgen.create_chat("latency", "flow").await?.id;
+        return Ok(Prepared::FlowGen {
+            flowgen,
+            chat_id,
+            sandbox,
+            duration,
+        });
+    }
+    let (base_url, counts) = if offsets.len() == 5 {
+        let sandbox = flowhunt_sandbox(&offsets).await?;
+        (sandbox.base_url(), Counts::Sandbox(sandbox))
+    } else {
+        (server.base_url().to_string(), Counts::Schedule(server.clone()))
+    };
+    let api = flowhunt_api::Client::with_api_key(&base_url, "bench".into())?;
     let session = FlowHunt::new(api, Some("bench".into()), settings(poll))
         .create_session()
         .await?;
-    let message: Vec<String> = offsets
-        .iter()
-        .map(|o| format!("{}", (o * 1000.0).round()))
-        .collect();
-    let lags = ask(&session, message.join(",")).await?;
-    let requests = server.requests(session.id());
-    Ok((requests as f64, lags, offsets.last().copied().unwrap_or(0.0)))
+    Ok(Prepared::FlowHunt {
+        session,
+        counts,
+        offsets,
+    })
+}
+
+async fn measure(prepared: Prepared) -> anyhow::Result<One> {
+    match prepared {
+        Prepared::FlowHunt {
+            session,
+            counts,
+            offsets,
+        } => {
+            let duration = offsets.last().copied().unwrap_or(0.0);
+            let requests = match counts {
+                Counts::Sandbox(sandbox) => {
+                    let lags = ask(&session, "latency".into()).await?;
+                    let requests = sandbox.requests_for("poll_v3_flow_assistant_response")
+                        + sandbox.requests_for("invoke_v3_flow_assistant_response");
+                    sandbox.shutdown().await;
+                    (requests, lags)
+                }
+                Counts::Schedule(server) => {
+                    // The schedule server reads the offsets (ms) from the message.
+                    let message: Vec<String> = offsets
+                        .iter()
+                        .map(|o| format!("{}", (o * 1000.0).round()))
+                        .collect();
+                    let lags = ask(&session, message.join(",")).await?;
+                    (server.requests(session.id()), lags)
+                }
+            };
+            Ok((requests.0 as f64, requests.1, duration))
+        }
+        Prepared::FlowGen {
+            flowgen,
+            chat_id,
+            sandbox,
+            duration,
+        } => flowgen_run(&flowgen, &chat_id, sandbox, duration).await,
+    }
 }
 
 /// PocketBase's `2024-03-14 08:21:05.412Z` as epoch ms.
@@ -112,27 +180,29 @@ fn pocketbase_ms(time: &str) -> Option<f64> {
     Some(naive.and_utc().timestamp_millis() as f64)
 }
 
-/// A FlowGen run of three equal steps (`running` at the send, `completed` at `duration`).
 /// A sandbox whose FlowGen runs take `duration` (three equal steps).
 async fn flowgen_sandbox(duration: f64) -> anyhow::Result<Sandbox> {
     let step = Duration::from_secs_f64(duration / 3.0);
     Ok(Sandbox::builder().timing(Timing::realtime(step)).start().await?)
 }
 
-async fn sandbox_flowgen(sandbox: Sandbox, duration: f64, poll: PollPolicy) -> anyhow::Result<One> {
-    let api = flowgen_api::Client::with_api_key(&sandbox.base_url(), DEFAULT_API_KEY.into())?;
-    let flowgen = FlowGen::new(api, settings(poll));
-    let chat = flowgen.create_chat("latency", "flow").await?;
+/// A FlowGen run: `running` at the send, `completed` at `duration`.
+async fn flowgen_run(
+    flowgen: &FlowGen,
+    chat_id: &str,
+    sandbox: Sandbox,
+    duration: f64,
+) -> anyhow::Result<One> {
     let counted = || sandbox.requests_for("get_chat") + sandbox.requests_for("send_message");
     let before = counted();
-    let outcome = flowgen.send_and_wait(&chat.id, "plan a trip", NoInput).await?;
+    let outcome = flowgen.send_and_wait(chat_id, "plan a trip", NoInput).await?;
     let delivered = now_ms();
     let requests = counted() - before;
     anyhow::ensure!(
         matches!(outcome, Outcome::Completed { .. }),
         "FlowGen run: {outcome:?}"
     );
-    let done = flowgen.get_chat(&chat.id).await?;
+    let done = flowgen.get_chat(chat_id).await?;
     let completed = pocketbase_ms(&done.updated).context("the completed chat's `updated`")?;
     sandbox.shutdown().await;
     Ok((
@@ -157,7 +227,7 @@ pub async fn run(size: Size) -> anyhow::Result<Table> {
         .collect();
     let setup = std::time::Instant::now();
     let server = Arc::new(ScheduleServer::start().await?);
-    let mut jobs = Vec::new();
+    let mut setups = Vec::new();
     for (s, shape) in shapes.iter().enumerate() {
         for (p, (_, policy)) in policies().into_iter().enumerate() {
             let n = if shape.service == Service::FlowGen {
@@ -169,25 +239,20 @@ pub async fn run(size: Size) -> anyhow::Result<Table> {
                 let offsets = shape.stretched(stretch(i, n));
                 let (policy, server) = (policy.clone(), server.clone());
                 let (service, name) = (shape.service, shape.name);
-                let duration = offsets.last().copied().unwrap_or(0.0);
-                // Servers start before any run does: their set-up must not delay a measured poll.
-                let sandbox = match service {
-                    Service::FlowGen => Some(flowgen_sandbox(duration).await?),
-                    _ if offsets.len() == 5 => Some(flowhunt_sandbox(&offsets).await?),
-                    _ => None,
-                };
-                let job = async move {
-                    let one = match (service, sandbox) {
-                        (Service::FlowGen, Some(sandbox)) => sandbox_flowgen(sandbox, duration, policy).await,
-                        (_, Some(sandbox)) => sandbox_flowhunt(sandbox, offsets, policy).await,
-                        (_, None) => scheduled_flowhunt(server, offsets, policy).await,
-                    };
-                    one.map(|one| (s, p, one))
-                        .with_context(|| format!("shape {name}"))
-                };
-                jobs.push(job);
+                setups.push(tokio::spawn(async move {
+                    let prepared = prepare(service, offsets, policy, &server)
+                        .await
+                        .with_context(|| format!("setting up shape {name}"))?;
+                    anyhow::Ok((s, p, name, prepared))
+                }));
             }
         }
+    }
+    // Servers and clients are all set up before any run starts: set-up is CPU-bound (specs
+    // compiled into validators, TLS roots loaded) and would delay measured polls.
+    let mut prepared = Vec::with_capacity(setups.len());
+    for setup in setups {
+        prepared.push(setup.await??);
     }
     let mut table: Table = shapes
         .iter()
@@ -202,7 +267,15 @@ pub async fn run(size: Size) -> anyhow::Result<Table> {
         })
         .collect();
     let started = std::time::Instant::now();
-    let jobs: Vec<_> = jobs.into_iter().map(tokio::spawn).collect();
+    let jobs: Vec<_> = prepared
+        .into_iter()
+        .map(|(s, p, name, prepared)| {
+            tokio::spawn(async move {
+                let one = measure(prepared).await.with_context(|| format!("shape {name}"))?;
+                anyhow::Ok((s, p, one))
+            })
+        })
+        .collect();
     eprintln!(
         "latency: {} runs started after {:.1} s of set-up",
         jobs.len(),
