@@ -93,11 +93,24 @@ impl From<bool> for Poll {
 
 /// How long to wait between polls.
 ///
-/// Pick a point on the cost/lag curve with a constructor; every figure below is the bench's
-/// simulation (`cargo run -p bench -- --only latency`), efficiency being requests × mean lag /
-/// reply duration (see the [module docs](self)):
+/// Pick a point on the cost/lag curve with a constructor. Efficiency (requests × mean lag /
+/// reply duration, see the [module docs](self); <= 0.6 is the goal) on the bench's simulated
+/// shapes (`cargo run --release -p bench -- --only latency`; 400 runs each, event offsets in
+/// seconds), then requests and median lag, and the requests of a quiet minute:
 ///
-/// FIGURES
+/// | constructor | short `0 .3 .8 1.5 2.2` | bench `0 .1 2.5 6 10` | tool-heavy (a tool event every 0.7 s, answer at 14) | long `0 .2 5 15 30 45 60` | FlowGen run of 3 min | quiet minute |
+/// | --- | --- | --- | --- | --- | --- | --- |
+/// | [`standard`](Self::standard) (default) | **0.56** (12 req, 84 ms) | **0.51** (36, 113 ms) | **0.52** (47, 145 ms) | **0.52** (163, 179 ms) | **0.58** (422, 249 ms) | 165 (the tenth: 108) |
+/// | [`budget(60)`](Self::budget) | 0.69 (6, 266 ms) | 0.59 (15, 328 ms) | 0.59 (19, 387 ms) | 0.48 (61, 390 ms) | 0.58 (153, 672 ms) | 60 (the tenth: 39) |
+/// | [`fixed(250 ms)`](Self::fixed) | 0.80 (11, 201 ms) | 0.60 (41, 164 ms) | 0.55 (56, 142 ms) | 0.47 (233, 107 ms) | 0.49 (693, 125 ms) | 240 |
+/// | [`fixed(500 ms)`](Self::fixed) | 0.78 (7, 230 ms) | 0.64 (22, 347 ms) | 0.57 (30, 264 ms) | 0.54 (120, 304 ms) | 0.52 (355, 258 ms) | 120 |
+/// | [`fixed(1 s)`](Self::fixed) | 1.32 (5, 692 ms) | 0.74 (12, 600 ms) | 0.62 (16, 532 ms) | 0.57 (62, 599 ms) | 0.50 (181, 467 ms) | 60 |
+/// | [`adaptive`](Self::adaptive) (the previous default) | 0.98 (23, 69 ms) | 1.20 (33, 302 ms) | 1.15 (100, 135 ms) | 1.04 (76, 888 ms) | 0.53 (100, 920 ms) | 36 |
+/// | FlowHunt desktop's (see [`adaptive`](Self::adaptive)) | 0.78 (7, 230 ms) | 0.64 (22, 347 ms) | 0.57 (30, 264 ms) | 1.84 (75, 1,640 ms) | 0.75 (51, 2,741 ms) | 23 |
+///
+/// Requests count the invoke and every poll; the short reply's figures depend much on where
+/// its first events fall between polls (fixed 250 ms and 500 ms lose there by polling just
+/// before them), so they move by up to 0.2 with the run's seed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PollPolicy {
     kind: Kind,
