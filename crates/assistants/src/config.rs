@@ -51,7 +51,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             retry: RetryPolicy::standard(),
-            poll: PollPolicy::standard(),
+            poll: PollPolicy::adaptive(),
             timeout: Some(Duration::from_secs(600)),
             max_body_bytes: assistants_api_runtime::Limits::default().max_body_bytes,
             max_message_bytes: 256 * 1024,

@@ -35,11 +35,12 @@ fn now_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
+// Field assignment, not a struct literal: `Settings` may be `#[non_exhaustive]`.
+#[allow(clippy::field_reassign_with_default)]
 fn settings(poll: PollPolicy) -> Settings {
-    Settings {
-        poll,
-        ..Settings::default()
-    }
+    let mut settings = Settings::default();
+    settings.poll = poll;
+    settings
 }
 
 /// One run's requests, lags (s) and duration (s).
