@@ -83,5 +83,6 @@ pub async fn run(size: Size) -> anyhow::Result<Scenario> {
             Figure::higher_is_better("snapshots/s", 1.0 / typed_best, 1.0 / value_best, Some(0.8)),
             Figure::higher_is_better("MiB/s", mib / typed_best, mib / value_best, None),
         ],
+        extra: Vec::new(),
     })
 }

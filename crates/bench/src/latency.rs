@@ -1,121 +1,229 @@
-//! Reply latency: event delivery lag and requests per invocation, adaptive polling vs a fixed
-//! 1 s poll, on a realistic FlowHunt reply (a burst right after the invoke, tool calls spread
-//! over seconds, the answer after a quiet spell: events at 0, 0.1, 2.5, 6 and 10 s).
+//! Reply latency suite: for five reply shapes, the requests, delivery lag and efficiency of six
+//! poll policies, in a simulation on virtual time and through the facade on loopback.
 //!
-//! Goal (issue 8): p50 <= 100 ms and p99 <= 500 ms with at most 1.5x the fixed poll's requests.
+//! **Efficiency = requests × mean delivery lag / reply duration** (issue 13). A fixed-interval
+//! poll scores about 0.5 at any interval, so the figure says how well a policy spends its
+//! requests whatever its point on the cost/lag curve; the goal is <= 0.6 for the default on
+//! every shape. Requests count the invoke (or send) and every poll; lag is measured from when
+//! an event became visible to when the stream delivered it, for every event but the first (our
+//! own message's echo, or the `running` status our send causes).
+//!
+//! Each invocation stretches its shape by a seeded factor in [0.95, 1.05]: figures average
+//! over where events fall between polls instead of reporting the luck of one alignment.
 
 use std::time::Duration;
 
-use assistants::{AskEvent, FlowHunt, PollPolicy, Settings};
-use assistants_sandbox::{Sandbox, Timing};
-use futures::StreamExt;
+use assistants::PollPolicy;
 
 use crate::Size;
 use crate::report::{Figure, Scenario};
 
-struct Measured {
-    lags_ms: Vec<f64>,
-    requests_per_invocation: f64,
+/// Which service a shape is served by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    /// A FlowHunt invocation's events.
+    FlowHunt,
+    /// A FlowGen run's status changes (`running`, then `completed`).
+    FlowGen,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
+/// A reply: event offsets from the invoke, in seconds; the first is the echo (not measured).
+#[derive(Clone, Debug)]
+pub struct Shape {
+    /// Short name.
+    pub name: &'static str,
+    /// Who serves it.
+    pub service: Service,
+    /// Offsets in seconds, ascending, the first 0.
+    pub offsets: Vec<f64>,
 }
 
-fn now_ms() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .unwrap_or(0.0)
-}
-
-async fn measure(offsets: [Duration; 5], poll: PollPolicy, invocations: usize) -> anyhow::Result<Measured> {
-    let sandbox = Sandbox::builder()
-        .timing(Timing::flowhunt_schedule(offsets))
-        .start()
-        .await?;
-    let api = flowhunt_api::Client::with_api_key(&sandbox.base_url(), "bench".into())?;
-    let flowhunt = FlowHunt::new(api, Some("bench".into()), Settings::default().with_poll(poll));
-    let runs = (0..invocations).map(|i| {
-        let flowhunt = flowhunt.clone();
-        async move {
-            let session = flowhunt.create_session().await?;
-            let mut lags = Vec::new();
-            let mut events = session.ask(format!("latency run {i}"));
-            while let Some(item) = events.next().await {
-                if let AskEvent::Event { event, .. } = item? {
-                    let due: f64 = event.created_at_timestamp.parse().unwrap_or(0.0);
-                    if event.event_type != flowhunt_api::types::MessageType::Human {
-                        lags.push((now_ms() - due).max(0.0));
-                    }
-                }
-            }
-            anyhow::Ok(lags)
+impl Shape {
+    fn new(name: &'static str, service: Service, offsets: Vec<f64>) -> Self {
+        Self {
+            name,
+            service,
+            offsets,
         }
-    });
-    let mut lags_ms: Vec<f64> = futures::future::try_join_all(runs)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect();
-    lags_ms.sort_by(f64::total_cmp);
-    let requests = sandbox.requests_for("poll_v3_flow_assistant_response")
-        + sandbox.requests_for("invoke_v3_flow_assistant_response");
-    sandbox.shutdown().await;
-    Ok(Measured {
-        lags_ms,
-        requests_per_invocation: requests as f64 / invocations as f64,
-    })
+    }
+
+    /// The same shape, every offset multiplied by `factor`.
+    pub fn stretched(&self, factor: f64) -> Vec<f64> {
+        self.offsets.iter().map(|o| o * factor).collect()
+    }
 }
 
-/// Runs the scenario.
+/// The four FlowHunt shapes of issue 13 and a FlowGen run lasting `flowgen_secs`.
+pub fn shapes(flowgen_secs: f64) -> Vec<Shape> {
+    // Tool-heavy: a tool event every 0.7 s after the `loading` at 0.1 s, up to 10.8 s (the
+    // last at 10.6), then the answer at 14 s.
+    let mut tool = vec![0.0, 0.1];
+    tool.extend((1..=15).map(|k| 0.1 + 0.7 * f64::from(k)));
+    tool.push(14.0);
+    vec![
+        Shape::new("short", Service::FlowHunt, vec![0.0, 0.3, 0.8, 1.5, 2.2]),
+        Shape::new("bench", Service::FlowHunt, vec![0.0, 0.1, 2.5, 6.0, 10.0]),
+        Shape::new("tool-heavy", Service::FlowHunt, tool),
+        Shape::new(
+            "long",
+            Service::FlowHunt,
+            vec![0.0, 0.2, 5.0, 15.0, 30.0, 45.0, 60.0],
+        ),
+        Shape::new("flowgen", Service::FlowGen, vec![0.0, flowgen_secs]),
+    ]
+}
+
+/// The policies compared, the default first.
+pub fn policies() -> Vec<(&'static str, PollPolicy)> {
+    let ms = Duration::from_millis;
+    vec![
+        ("default", PollPolicy::default()),
+        (
+            "desktop",
+            PollPolicy::adaptive()
+                .with_initial(ms(500))
+                .with_patience(10)
+                .with_max(ms(5000)),
+        ),
+        ("fixed 1s", PollPolicy::fixed(ms(1000))),
+        ("fixed 0.5s", PollPolicy::fixed(ms(500))),
+        ("fixed 0.25s", PollPolicy::fixed(ms(250))),
+        ("budget 60/min", PollPolicy::budget(60)),
+        ("old default", PollPolicy::adaptive()),
+    ]
+}
+
+/// What the runs of one (shape, policy) produced.
+#[derive(Clone, Debug, Default)]
+pub struct Runs {
+    /// Requests of each invocation.
+    pub requests: Vec<f64>,
+    /// Every measured event's lag, in seconds.
+    pub lags: Vec<f64>,
+    /// Each invocation's duration, in seconds.
+    pub durations: Vec<f64>,
+}
+
+impl Runs {
+    /// Adds one invocation.
+    pub fn push(&mut self, requests: f64, lags: &[f64], duration: f64) {
+        self.requests.push(requests);
+        self.lags.extend_from_slice(lags);
+        self.durations.push(duration);
+    }
+
+    fn mean(v: &[f64]) -> f64 {
+        if v.is_empty() {
+            f64::NAN
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    }
+
+    /// Requests per invocation.
+    pub fn requests(&self) -> f64 {
+        Self::mean(&self.requests)
+    }
+
+    /// A lag percentile in ms.
+    pub fn lag_ms(&self, p: f64) -> f64 {
+        let mut sorted = self.lags.clone();
+        sorted.sort_by(f64::total_cmp);
+        if sorted.is_empty() {
+            return f64::NAN;
+        }
+        let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+        sorted[rank.min(sorted.len() - 1)] * 1000.0
+    }
+
+    /// Requests × mean lag / duration.
+    pub fn efficiency(&self) -> f64 {
+        self.requests() * Self::mean(&self.lags) / Self::mean(&self.durations)
+    }
+}
+
+/// Results of one path: per shape, per policy.
+pub type Table = Vec<(Shape, Vec<(&'static str, Runs)>)>;
+
+/// The stretch of invocation `i` of `n`: seeded, uniform over [0.95, 1.05]. Not a regular
+/// grid: its step could match a poll interval and put every run at the same phase.
+pub fn stretch(i: usize, n: usize) -> f64 {
+    use rand::{Rng, SeedableRng};
+    let seed = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ n as u64;
+    0.95 + 0.1 * rand::rngs::StdRng::seed_from_u64(seed).random::<f64>()
+}
+
+fn table_lines(path: &str, table: &Table) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{path}: {:<11} {:<13} {:>9} {:>9} {:>9} {:>6}",
+        "shape", "policy", "requests", "p50 ms", "p99 ms", "eff."
+    )];
+    for (shape, rows) in table {
+        for (policy, runs) in rows {
+            lines.push(format!(
+                "{path}: {:<11} {:<13} {:>9.1} {:>9.0} {:>9.0} {:>6.2}",
+                shape.name,
+                policy,
+                runs.requests(),
+                runs.lag_ms(50.0),
+                runs.lag_ms(99.0),
+                runs.efficiency()
+            ));
+        }
+    }
+    lines
+}
+
+/// The default's efficiency per shape, against the best fixed poll's.
+fn goal_figures(path: &str, table: &Table, goal: bool) -> Vec<Figure> {
+    table
+        .iter()
+        .map(|(shape, rows)| {
+            let of = |name: &str| {
+                rows.iter()
+                    .find(|(p, _)| *p == name)
+                    .map_or(f64::NAN, |(_, r)| r.efficiency())
+            };
+            let ours = of("default");
+            let best_fixed = ["fixed 1s", "fixed 0.5s", "fixed 0.25s"]
+                .iter()
+                .map(|p| of(p))
+                .fold(f64::INFINITY, f64::min);
+            Figure {
+                name: format!("{path} {} efficiency", shape.name),
+                ours,
+                baseline: best_fixed,
+                ratio: best_fixed / ours,
+                goal: None,
+                at_most: goal.then_some(0.6),
+            }
+        })
+        .collect()
+}
+
+/// Runs the suite: the simulation (full shapes, virtual time) and the real path (concurrently,
+/// every shape at once; scaled down under `--quick`).
 pub async fn run(size: Size) -> anyhow::Result<Scenario> {
-    let scale = if size.quick { 0.1 } else { 1.0 };
-    let offsets = [0.0, 0.1, 2.5, 6.0, 10.0].map(|s: f64| Duration::from_secs_f64(s * scale));
-    let invocations = size.pick(2, 8);
-    let fixed_interval = Duration::from_secs_f64(1.0 * scale);
-    let (adaptive, fixed) = tokio::join!(
-        measure(offsets, PollPolicy::adaptive(), invocations),
-        measure(offsets, PollPolicy::fixed(fixed_interval), invocations)
-    );
-    let (adaptive, fixed) = (adaptive?, fixed?);
-    let (a50, a99) = (
-        percentile(&adaptive.lags_ms, 50.0),
-        percentile(&adaptive.lags_ms, 99.0),
-    );
-    let (f50, f99) = (percentile(&fixed.lags_ms, 50.0), percentile(&fixed.lags_ms, 99.0));
-    // For lags lower is better: the ratio is baseline / ours, so above 1 means we do better.
-    let lower = |name: &str, ours: f64, base: f64, at_most: f64| Figure {
-        name: name.into(),
-        ours,
-        baseline: base,
-        ratio: if ours > 0.0 { base / ours } else { f64::INFINITY },
-        goal: None,
-        // The lag goals are absolute, and apply to the full run only (quick runs are scaled).
-        at_most: (!size.quick).then_some(at_most),
+    let sim_runs = size.pick(100, 400);
+    let sim = crate::latency_sim::run(shapes(180.0), sim_runs).await?;
+    let real = crate::latency_real::run(size).await?;
+    let mut figures = goal_figures("sim", &sim, true);
+    figures.extend(goal_figures("real", &real, !size.quick));
+    let mut extra = table_lines("sim", &sim);
+    extra.extend(table_lines("real", &real));
+    let scale = if size.quick {
+        "x0.1, FlowGen 1.5 s"
+    } else {
+        "FlowGen 60 s"
     };
-    let requests_ratio = fixed.requests_per_invocation / adaptive.requests_per_invocation;
     Ok(Scenario {
         name: "latency".into(),
         description: format!(
-            "FlowHunt reply with events at 0/0.1/2.5/6/10 s (x{scale}), {invocations} concurrent invocations: adaptive polling (ours) vs a fixed {}ms poll; goals p50 <= 100 ms, p99 <= 500 ms (absolute), requests ratio >= 1/1.5",
-            fixed_interval.as_millis()
+            "efficiency = requests x mean lag / reply duration of the default poll policy (ours) vs the best of fixed 1/0.5/0.25 s polls (baseline; ratio above 1: the default is better), goal <= 0.6; sim: {sim_runs} runs per shape on virtual time, FlowGen run 180 s; real: through the facade on loopback (sandbox for short/bench/flowgen, the bench's schedule server for tool-heavy/long), {} invocations per FlowHunt shape and policy, {} FlowGen runs per policy, all at once ({scale})",
+            crate::latency_real::invocations(size),
+            crate::latency_real::flowgen_runs(size)
         ),
-        figures: vec![
-            lower("delivery lag p50 (ms)", a50, f50, 100.0),
-            lower("delivery lag p99 (ms)", a99, f99, 500.0),
-            Figure {
-                name: "requests per invocation".into(),
-                ours: adaptive.requests_per_invocation,
-                baseline: fixed.requests_per_invocation,
-                ratio: requests_ratio,
-                goal: Some(1.0 / 1.5),
-                at_most: None,
-            },
-        ],
+        figures,
+        extra,
     })
 }

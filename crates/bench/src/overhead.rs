@@ -119,5 +119,6 @@ pub async fn run(size: Size) -> anyhow::Result<Scenario> {
             base,
             Some(0.9),
         )],
+        extra: Vec::new(),
     })
 }

@@ -58,6 +58,35 @@ pub struct Scenario {
     pub description: String,
     /// Figures, ratio to baseline included.
     pub figures: Vec<Figure>,
+    /// Further lines printed after the table (a scenario's own detail table).
+    pub extra: Vec<String>,
+}
+
+/// Why a scenario could not run because an optional tool is missing, and how to enable it:
+/// the run reports it as skipped (fatal only under `--require-all`).
+#[derive(Debug)]
+pub struct Skipped {
+    /// What is missing.
+    pub missing: String,
+    /// The command or step that provides it.
+    pub enable: String,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; to enable it: {}", self.missing, self.enable)
+    }
+}
+
+impl std::error::Error for Skipped {}
+
+/// Two decimals for small figures (efficiencies), one for the rest.
+fn value(v: f64) -> String {
+    if v.abs() < 10.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.1}")
+    }
 }
 
 /// Prints one table over all scenarios.
@@ -74,11 +103,11 @@ pub fn print(results: &[Scenario]) {
                 (None, None) => "-".into(),
             };
             println!(
-                "{:<10} {:<34} {:>14.1} {:>14.1} {:>8.2} {:>6} {:>5}",
+                "{:<10} {:<34} {:>14} {:>14} {:>8.2} {:>6} {:>5}",
                 s.name,
                 f.name,
-                f.ours,
-                f.baseline,
+                value(f.ours),
+                value(f.baseline),
                 f.ratio,
                 goal,
                 if f.meets_goal() { "yes" } else { "NO" }
@@ -87,6 +116,9 @@ pub fn print(results: &[Scenario]) {
     }
     for s in results {
         println!("  {}: {}", s.name, s.description);
+    }
+    for line in results.iter().flat_map(|s| &s.extra) {
+        println!("{line}");
     }
 }
 

@@ -94,5 +94,6 @@ pub async fn run(size: Size) -> anyhow::Result<Scenario> {
                 at_most: Some(64.0),
             },
         ],
+        extra: Vec::new(),
     })
 }
