@@ -86,6 +86,6 @@ pub use outcome::{Outcome, Role, TurnMessage};
 pub use pieces::{ConversationChange, Pieces};
 #[cfg(feature = "pieces")]
 pub use pieces_api;
-pub use poll::{PollPolicy, within};
+pub use poll::{Hint, Pacer, Poll, PollPolicy, within};
 pub use retry::{Idempotency, Jitter, RetryPolicy, with_retry};
 pub use stream::EventStream;

@@ -36,7 +36,8 @@ pub enum Hint {
     /// a hook waiting for input). FlowGen: `wait_for_human_input`, a terminal status
     /// (`completed`, `failed`, `aborted`, `error`) or none yet (`""`, `ready`). Paced at the
     /// policy's longest interval ([`PollPolicy::with_max`]) until news, a `Working` hint or an
-    /// action.
+    /// action, once that interval has passed since the last action: a read right after an
+    /// action may still show the state from before it.
     Idle,
 }
 
@@ -301,7 +302,9 @@ impl Pacer {
     pub fn next(&mut self, poll: impl Into<Poll>) -> Duration {
         let poll = poll.into();
         let max = self.policy.max;
-        if poll.hint == Some(Hint::Idle) {
+        // A read right after an action may still show the state before it (FlowGen's previous
+        // run, a question already answered): idleness is believed only once `max` has passed.
+        if poll.hint == Some(Hint::Idle) && self.since.elapsed() >= max {
             return max;
         }
         match self.policy.kind {
@@ -449,8 +452,13 @@ mod tests {
             Some(Hint::Idle),
         )
         .await;
-        assert_eq!(idle.len(), 31);
-        assert!(gaps(&idle).iter().all(|g| *g == 2000));
+        // The curve for the first 2 s after the action (idleness is not believed yet: the read
+        // may predate the action), then one poll every 2 s.
+        assert_eq!(idle.len(), 38);
+        let gaps = gaps(&idle);
+        let settled = gaps.iter().position(|g| *g == 2000).expect("the idle pace");
+        assert!(idle[settled] >= Duration::from_secs(2), "not before 2 s");
+        assert!(gaps[settled..].iter().all(|g| *g == 2000));
         let working = schedule(
             &PollPolicy::standard(),
             Duration::from_secs(60),
@@ -489,7 +497,11 @@ mod tests {
             Some(Hint::Idle),
         )
         .await;
-        assert_eq!(gaps(&idle)[0], 11_744, "idle: the longest interval, scaled alike");
+        assert_eq!(
+            gaps(&idle).last().copied(),
+            Some(11_744),
+            "idle: the longest interval, scaled alike"
+        );
         assert_eq!(PollPolicy::budget(0), PollPolicy::budget(3));
     }
 

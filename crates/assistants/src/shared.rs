@@ -12,15 +12,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{Notify, watch};
 
-use crate::poll::PollPolicy;
+use crate::poll::{Hint, Poll, PollPolicy};
 
-/// What one poll found.
+/// What one poll found, with what the service said about what comes next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Step {
-    /// Something changed: poll again at the fastest pace.
-    News,
-    /// Nothing changed: back off.
-    Quiet,
+    /// Something changed.
+    News(Option<Hint>),
+    /// Nothing changed.
+    Quiet(Option<Hint>),
     /// The loop is over (its error is published): stop polling.
     Stop,
 }
@@ -179,11 +179,20 @@ where
             loops.leave(&key, &entry, true);
             return;
         }
-        let delay = pacer.next(step == Step::News);
+        let (poll, hint) = match step {
+            Step::News(hint) => (Poll::news(), hint),
+            Step::Quiet(hint) => (Poll::quiet(), hint),
+            Step::Stop => return, // left above
+        };
+        let delay = pacer.next(match hint {
+            Some(hint) => poll.with_hint(hint),
+            None => poll,
+        });
         tracing::debug!(?step, delay_ms = delay.as_millis() as u64, "next poll");
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
-            _ = entry.nudge.notified() => { pacer.next(true); }
+            // After an action the service is busy again: the pace starts over.
+            _ = entry.nudge.notified() => pacer.acted(),
         }
         if loops.leave(&key, &entry, false) {
             return;
@@ -208,7 +217,7 @@ mod tests {
                 let n = polls.fetch_add(1, Ordering::SeqCst) + 1;
                 async move {
                     tx.send_replace(n);
-                    Step::News
+                    Step::News(None)
                 }
             },
         )

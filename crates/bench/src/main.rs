@@ -37,7 +37,7 @@ struct Args {
     /// Fail when a scenario is skipped for lack of an optional tool (CI: every scenario runs).
     #[arg(long)]
     require_all: bool,
-    /// Where to write the JSON results (default: target/bench-results/<unix-time>.json).
+    /// Where to write the JSON results (default: `target/bench-results/<unix-time>.json`).
     #[arg(long)]
     out: Option<std::path::PathBuf>,
 }

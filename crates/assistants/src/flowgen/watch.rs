@@ -8,6 +8,7 @@ use flowgen_api::types::{self, ChatStatus};
 use super::FlowGen;
 use crate::deadline::Deadline;
 use crate::error::{Error, Service};
+use crate::poll::Hint;
 use crate::shared::{Follower, Step};
 use crate::stream::{EventStream, Source, stream};
 use crate::validate::check_id;
@@ -15,6 +16,17 @@ use crate::validate::check_id;
 /// What every watcher of a chat sees: the latest read of the chat (shared, never copied per
 /// watcher), or the error of that read.
 pub(crate) type Snapshot = Option<Result<Arc<types::Chat>, Error>>;
+
+/// What a status says of the next reads: `running` produces news by itself; a chat waiting
+/// for an answer, or whose run ended, changes only when someone acts (an action nudges the
+/// loop, so the slow idle pace costs no lag then). A status this crate does not know: none.
+fn hint(status: &ChatStatus) -> Option<Hint> {
+    match status {
+        ChatStatus::Running => Some(Hint::Working),
+        ChatStatus::Unknown(_) => None,
+        _ => Some(Hint::Idle),
+    }
+}
 
 /// One watcher's status stream.
 struct Watch {
@@ -146,14 +158,15 @@ impl FlowGen {
                         Some(Ok(chat)) => Some((chat.status.clone(), chat.updated.clone())),
                         _ => None,
                     };
+                    let hint = read.as_ref().ok().and_then(|chat| hint(&chat.status));
                     let failed = read.is_err();
                     let previous = tx.send_replace(Some(read));
                     if failed {
                         Step::Stop
                     } else if key(&previous) != key(&tx.borrow()) {
-                        Step::News
+                        Step::News(hint)
                     } else {
-                        Step::Quiet
+                        Step::Quiet(hint)
                     }
                 }
             },

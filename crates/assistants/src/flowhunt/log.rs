@@ -217,9 +217,9 @@ pub(crate) fn publish(
             if stop {
                 Step::Stop
             } else if news {
-                Step::News
+                Step::News(None)
             } else {
-                Step::Quiet
+                Step::Quiet(None)
             }
         }
     }
