@@ -154,3 +154,29 @@ async fn without_a_base_url_a_running_piecesos_is_found_on_its_ports() {
         "the conversation of the PiecesOS found: {ids:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_watch_ends_at_its_deadline_when_the_server_never_answers() {
+    // Accepts connections and never answers: neither the upgrade nor a snapshot ever comes.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let settings = quick().with_operation_timeout(Some(Duration::from_secs(5)));
+    let watcher = Pieces::new(pieces_api::Client::with_base_url(&base).unwrap(), settings);
+    let start = tokio::time::Instant::now();
+    let mut changes = watcher.watch_conversations();
+    let first = changes.next().await.expect("an item");
+    assert!(matches!(first, Err(Error::Deadline { .. })), "{first:?}");
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(5),
+        "at the deadline, not later"
+    );
+    assert!(changes.next().await.is_none(), "the stream ends after its error");
+    held.abort();
+}
