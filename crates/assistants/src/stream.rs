@@ -5,6 +5,7 @@ use std::future::Future;
 
 use futures::Stream;
 
+use crate::deadline::Deadline;
 use crate::error::Error;
 
 /// A boxed stream of results, as every streaming method returns.
@@ -24,4 +25,38 @@ pub(crate) fn stream<S: Source>(source: S) -> EventStream<S::Item> {
         let item = source.next().await?;
         Some((item, source))
     }))
+}
+
+/// A state machine of endless changes (a status watch, a conversation watch).
+pub(crate) trait Changes: Send + Sized + 'static {
+    /// What the stream yields.
+    type Item: Send + 'static;
+    /// The next change.
+    fn next_change(&mut self) -> impl Future<Output = Result<Self::Item, Error>> + Send;
+}
+
+/// The stream of `changes` until `deadline`; it ends after its first error (the deadline's
+/// included).
+pub(crate) fn until<C: Changes>(deadline: Deadline, changes: C) -> EventStream<C::Item> {
+    struct Until<C> {
+        deadline: Deadline,
+        changes: C,
+        done: bool,
+    }
+    impl<C: Changes> Source for Until<C> {
+        type Item = C::Item;
+        async fn next(&mut self) -> Option<Result<C::Item, Error>> {
+            if self.done {
+                return None;
+            }
+            let item = self.deadline.run(self.changes.next_change()).await;
+            self.done = item.is_err();
+            Some(item)
+        }
+    }
+    stream(Until {
+        deadline,
+        changes,
+        done: false,
+    })
 }

@@ -10,7 +10,7 @@ use crate::deadline::Deadline;
 use crate::error::{Error, Service};
 use crate::poll::Hint;
 use crate::shared::{Follower, Step};
-use crate::stream::{EventStream, Source, stream};
+use crate::stream::{Changes, EventStream, until};
 use crate::validate::check_id;
 
 /// What every watcher of a chat sees: the latest read of the chat (shared, never copied per
@@ -31,9 +31,7 @@ fn hint(status: &ChatStatus) -> Option<Hint> {
 /// One watcher's status stream.
 struct Watch {
     follower: Follower<Snapshot>,
-    deadline: Deadline,
     last: Option<ChatStatus>,
-    done: bool,
 }
 
 impl Watch {
@@ -59,17 +57,11 @@ impl Watch {
     }
 }
 
-impl Source for Watch {
+impl Changes for Watch {
     type Item = types::Chat;
 
-    async fn next(&mut self) -> Option<Result<types::Chat, Error>> {
-        if self.done {
-            return None;
-        }
-        let deadline = self.deadline;
-        let item = deadline.run(self.next_change()).await;
-        self.done = item.is_err();
-        Some(item)
+    fn next_change(&mut self) -> impl std::future::Future<Output = Result<types::Chat, Error>> + Send {
+        Watch::next_change(self)
     }
 }
 
@@ -96,12 +88,13 @@ impl FlowGen {
         if let Err(error) = check_id("chat id", chat_id) {
             return Box::pin(futures::stream::once(async { Err(error) }));
         }
-        stream(Watch {
-            follower: self.subscribe(chat_id),
+        until(
             deadline,
-            last: None,
-            done: false,
-        })
+            Watch {
+                follower: self.subscribe(chat_id),
+                last: None,
+            },
+        )
     }
 
     /// Waits until `predicate` holds for the chat, judged at each status change of

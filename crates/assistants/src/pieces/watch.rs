@@ -22,7 +22,7 @@ use super::Pieces;
 use crate::deadline::Deadline;
 use crate::error::Error;
 use crate::poll::Pacer;
-use crate::stream::{EventStream, Source, stream};
+use crate::stream::{Changes, EventStream, until};
 
 /// How long a connection must stay up before its failures are forgiven.
 pub const HEALTHY_AFTER: Duration = Duration::from_secs(30);
@@ -59,17 +59,20 @@ impl Pieces {
     /// # Ok(()) }
     /// ```
     pub fn watch_conversations(&self) -> EventStream<ConversationChange> {
-        stream(Watch {
-            deadline: self.deadline(),
-            pacer: self.inner.caller.settings.poll.pacer(),
-            pieces: self.clone(),
-            known: BTreeSet::new(),
-            socket: None,
-            connected_at: None,
-            queue: VecDeque::new(),
-            failures: 0,
-            done: false,
-        })
+        let deadline = self.deadline();
+        until(
+            deadline,
+            Watch {
+                deadline,
+                pacer: self.inner.caller.settings.poll.pacer(),
+                pieces: self.clone(),
+                known: BTreeSet::new(),
+                socket: None,
+                connected_at: None,
+                queue: VecDeque::new(),
+                failures: 0,
+            },
+        )
     }
 }
 
@@ -84,20 +87,13 @@ struct Watch {
     /// Failed or short-lived connections in a row.
     failures: u32,
     pacer: Pacer,
-    done: bool,
 }
 
-impl Source for Watch {
+impl Changes for Watch {
     type Item = ConversationChange;
 
-    async fn next(&mut self) -> Option<Result<ConversationChange, Error>> {
-        if self.done {
-            return None;
-        }
-        let deadline = self.deadline;
-        let item = deadline.run(self.next_change()).await;
-        self.done = item.is_err();
-        Some(item)
+    fn next_change(&mut self) -> impl std::future::Future<Output = Result<ConversationChange, Error>> + Send {
+        Watch::next_change(self)
     }
 }
 
@@ -225,7 +221,6 @@ mod tests {
             connected_at: None,
             queue: VecDeque::new(),
             failures: 0,
-            done: false,
         };
         for expected in 1..=5 {
             watch.connected_at = Some(Instant::now()); // connected, first frame read...
