@@ -3,7 +3,7 @@
 //!
 //! The sandbox serves what it can express (FlowHunt replies of five events: the short and the
 //! bench shape; a FlowGen run of three equal steps), one sandbox per run so its request counts
-//! are the run's; the bench's [`ScheduleServer`](crate::schedule_server::ScheduleServer) serves
+//! are the run's; the bench's [`ScheduleServer`] serves
 //! the tool-heavy and the long shape.
 
 use std::sync::Arc;

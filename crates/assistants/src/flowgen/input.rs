@@ -3,13 +3,13 @@
 use std::future::Future;
 
 /// Answers a chat that waits for human input; `None` leaves the question unanswered (the turn
-/// then ends with [`Outcome::NeedsInput`]).
+/// then ends with [`Outcome::NeedsInput`](crate::Outcome::NeedsInput)).
 pub trait InputHandler: Send {
     /// The answer to `prompt`.
     fn answer(&mut self, prompt: &str) -> impl Future<Output = Option<String>> + Send;
 }
 
-/// Never answers: turns that need input end with [`Outcome::NeedsInput`].
+/// Never answers: turns that need input end with [`Outcome::NeedsInput`](crate::Outcome::NeedsInput).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoInput;
 

@@ -2,7 +2,7 @@
 //! poll loop per chat.
 //!
 //! The open-source server's send blocks until the whole run ends, so a send runs concurrently
-//! with status polling; see [`turn`] for how status reads are judged. Bodies carry both
+//! with status polling; a status read is judged by the turn state machine (`turn.rs`). Bodies carry both
 //! contracts' fields.
 
 mod input;
