@@ -124,9 +124,12 @@ impl RetryPolicy {
     /// capped, then uniformly drawn from `[0, that]` with jitter.
     pub fn delay(&self, attempt: u32, jitter: &Jitter) -> Duration {
         let exp = self.multiplier.powi(attempt.saturating_sub(1).min(30) as i32);
-        let base = self.initial_delay.mul_f64(exp).min(self.max_delay);
+        // Checked: a huge initial delay times 2^29 must cap, not panic.
+        let base = Duration::try_from_secs_f64(self.initial_delay.as_secs_f64() * exp)
+            .unwrap_or(self.max_delay)
+            .min(self.max_delay);
         if self.jitter {
-            base.mul_f64(jitter.fraction())
+            Duration::try_from_secs_f64(base.as_secs_f64() * jitter.fraction()).unwrap_or(base)
         } else {
             base
         }
@@ -386,5 +389,16 @@ mod tests {
         let fa: Vec<f64> = (0..4).map(|_| a.fraction()).collect();
         let fb: Vec<f64> = (0..4).map(|_| b.fraction()).collect();
         assert_ne!(fa, fb, "two clients do not share a sequence");
+    }
+
+    #[test]
+    fn huge_delays_cap_instead_of_overflowing() {
+        let policy = RetryPolicy::standard()
+            .with_initial_delay(Duration::MAX)
+            .with_max_delay(Duration::from_secs(9));
+        let jitter = policy.jitter();
+        for attempt in [1, 2, 30, u32::MAX] {
+            assert!(policy.delay(attempt, &jitter) <= Duration::from_secs(9));
+        }
     }
 }
