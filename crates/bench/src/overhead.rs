@@ -38,8 +38,9 @@ async fn serve() -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
     Ok((url, handle))
 }
 
-/// CPU time this process's threads have run, in ns (Linux `schedstat`), if known. Unlike wall
-/// time it hardly moves when other work shares the machine's cores.
+/// CPU time this process's threads have run, in ns (Linux `schedstat`), if known. It leaves
+/// out the time other work holds the cores, though not its effect on caches (on the shared
+/// 2-core machine it moves about as much as wall time; callgrind is the steady measure).
 fn cpu_ns() -> Option<u64> {
     let mut total = 0u64;
     for task in std::fs::read_dir("/proc/self/task").ok()? {
