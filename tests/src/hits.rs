@@ -75,12 +75,16 @@ pub fn problems(spec: &str, tests: &[ContractTest]) -> Vec<String> {
     let mut problems = Vec::new();
     for id in &spec_ids {
         if !tests.iter().any(|(name, _)| name == id) {
-            problems.push(format!("specs/{spec}.yaml `{id}`: no contract test is listed for it"));
+            problems.push(format!(
+                "specs/{spec}.yaml `{id}`: no contract test is listed for it"
+            ));
         }
     }
     for (id, test) in tests {
         if !spec_ids.iter().any(|s| s == id) {
-            problems.push(format!("`{id}` is listed but is not an operation of specs/{spec}.yaml"));
+            problems.push(format!(
+                "`{id}` is listed but is not an operation of specs/{spec}.yaml"
+            ));
             continue;
         }
         let (hits, outcome) = scoped(*test);

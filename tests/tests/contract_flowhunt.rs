@@ -343,8 +343,14 @@ fn every_operation_is_exercised_by_its_test() {
     contract_tests::hits::assert_every_operation_exercised(
         "flowhunt",
         &[
-            ("create_v3_flow_assistant_session", create_v3_flow_assistant_session),
-            ("invoke_v3_flow_assistant_response", invoke_v3_flow_assistant_response),
+            (
+                "create_v3_flow_assistant_session",
+                create_v3_flow_assistant_session,
+            ),
+            (
+                "invoke_v3_flow_assistant_response",
+                invoke_v3_flow_assistant_response,
+            ),
             ("poll_v3_flow_assistant_response", poll_v3_flow_assistant_response),
         ],
     );

@@ -543,9 +543,7 @@ async fn identifier_frames_that_are_garbage_or_too_large_are_typed_errors() {
         other => panic!("a frame over MAX_FRAME_BYTES: {other:?}"),
     }
     assert!(
-        within("the end of the stream", stream.next())
-            .await
-            .is_none(),
+        within("the end of the stream", stream.next()).await.is_none(),
         "the stream ends after a protocol error"
     );
     drop(stream); // closes the socket, so a server still sending the oversized frame stops
@@ -560,11 +558,23 @@ fn every_operation_is_exercised_by_its_test() {
         "pieces",
         &[
             ("conversations_create_from_asset", conversations_create_from_asset),
-            ("conversations_create_specific_conversation", conversations_create_specific_conversation),
-            ("conversations_delete_specific_conversation", conversations_delete_specific_conversation),
-            ("conversations_identifiers_snapshot", conversations_identifiers_snapshot),
+            (
+                "conversations_create_specific_conversation",
+                conversations_create_specific_conversation,
+            ),
+            (
+                "conversations_delete_specific_conversation",
+                conversations_delete_specific_conversation,
+            ),
+            (
+                "conversations_identifiers_snapshot",
+                conversations_identifiers_snapshot,
+            ),
             ("conversations_snapshot", conversations_snapshot),
-            ("conversations_stream_identifiers", conversations_stream_identifiers),
+            (
+                "conversations_stream_identifiers",
+                conversations_stream_identifiers,
+            ),
         ],
     );
 }
