@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Mutation testing of the facade's retry, deadline, validation and conversion code: each
+# mutant is one small change cargo-mutants makes to one function; the `assistants` test suite
+# must fail ("caught") for it. Not part of .ci/run: each mutant rebuilds the facade and its
+# eight test binaries (about a minute on 2 cores).
+#
+#   cargo install cargo-mutants --locked      # once, from crates.io
+#   scripts/mutants.sh                        # this subset, one job, 120 s per test run
+#   scripts/mutants.sh --list                 # only list the mutants
+#   scripts/mutants.sh --file crates/api-runtime/src/lib.rs -p api-runtime   # other files
+#
+# Results: target/mutants/mutants.out/{caught,missed,unviable,timeout}.txt and outcomes.json
+# (under target/, so never committed).
+#
+# --in-place builds in this checkout so the warm target/ is reused (a copy of the tree would
+# rebuild every dependency first). cargo-mutants puts each file back after its mutant; if the
+# run is killed mid-mutant, `git checkout crates/assistants/src` restores the sources.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo-mutants >/dev/null; then
+    echo "cargo-mutants is not installed: cargo install cargo-mutants --locked" >&2
+    exit 2
+fi
+
+if [ "$#" -gt 0 ] && [ "$1" != "--list" ]; then
+    exec cargo mutants --in-place -j 1 --timeout 120 --output target/mutants "$@"
+fi
+
+exec cargo mutants --in-place -j 1 --timeout 120 --output target/mutants -p assistants \
+    --file crates/assistants/src/retry.rs \
+    --file crates/assistants/src/deadline.rs \
+    --file crates/assistants/src/validate.rs \
+    --file crates/assistants/src/convert.rs \
+    "$@"
