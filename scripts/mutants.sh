@@ -5,7 +5,8 @@
 # eight test binaries (about a minute on 2 cores).
 #
 #   cargo install cargo-mutants --locked      # once, from crates.io
-#   scripts/mutants.sh                        # this subset, one job, 120 s per test run
+#   scripts/mutants.sh                        # this subset, 120 s per test run (--in-place is
+#                                             # always one job: -j 1 is implied and refused)
 #   scripts/mutants.sh --list                 # only list the mutants
 #   scripts/mutants.sh --file crates/api-runtime/src/lib.rs -p api-runtime   # other files
 #
@@ -24,10 +25,10 @@ if ! command -v cargo-mutants >/dev/null; then
 fi
 
 if [ "$#" -gt 0 ] && [ "$1" != "--list" ]; then
-    exec cargo mutants --in-place -j 1 --timeout 120 --output target/mutants "$@"
+    exec cargo mutants --in-place --timeout 120 --output target/mutants "$@"
 fi
 
-exec cargo mutants --in-place -j 1 --timeout 120 --output target/mutants -p assistants \
+exec cargo mutants --in-place --timeout 120 --output target/mutants -p assistants \
     --file crates/assistants/src/retry.rs \
     --file crates/assistants/src/deadline.rs \
     --file crates/assistants/src/validate.rs \
