@@ -7,8 +7,10 @@
 #   cargo install cargo-mutants --locked      # once, from crates.io
 #   scripts/mutants.sh                        # this subset, 120 s per test run (--in-place is
 #                                             # always one job: -j 1 is implied and refused)
-#   scripts/mutants.sh --list                 # only list the mutants
-#   scripts/mutants.sh --file crates/api-runtime/src/lib.rs -p api-runtime   # other files
+#   scripts/mutants.sh --list                 # only list the mutants (90)
+#   scripts/mutants.sh --baseline skip        # when `cargo test -p assistants` just passed
+# Other arguments go to cargo-mutants. Other files: run the same command with other --file
+# and -p (without --file, cargo-mutants mutates the whole workspace: ~1900 mutants).
 #
 # Results: target/mutants/mutants.out/{caught,missed,unviable,timeout}.txt and outcomes.json
 # (under target/, so never committed).
@@ -22,10 +24,6 @@ cd "$(dirname "$0")/.."
 if ! command -v cargo-mutants >/dev/null; then
     echo "cargo-mutants is not installed: cargo install cargo-mutants --locked" >&2
     exit 2
-fi
-
-if [ "$#" -gt 0 ] && [ "$1" != "--list" ]; then
-    exec cargo mutants --in-place --timeout 120 --output target/mutants "$@"
 fi
 
 exec cargo mutants --in-place --timeout 120 --output target/mutants -p assistants \
