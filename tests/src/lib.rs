@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+pub mod hits;
+
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -282,9 +284,11 @@ pub async fn mock_operation<'a>(
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    let hits = hits::current();
+    let spec_name = spec.name.clone();
     let mock = server
         .mock_async(move |mut when, then| {
-            when = when.method(op.method.as_str()).path(path);
+            when = when.method(op.method.as_str()).path(path.clone());
             for (k, v) in &query {
                 when = when.query_param(k, v);
             }
@@ -293,6 +297,23 @@ pub async fn mock_operation<'a>(
             }
             when.is_true(move |req| {
                 sink.record(req.body_ref());
+                // httpmock asks every mock about every request: only one this mock serves is
+                // a hit of its operation.
+                let params = req.query_params();
+                let served = req.method().as_str() == op.method
+                    && req.uri().path() == path
+                    && query
+                        .iter()
+                        .all(|(k, v)| params.iter().any(|(pk, pv)| pk == k && pv == v))
+                    && headers.iter().all(|(k, v)| {
+                        req.headers()
+                            .get_all(k.as_str())
+                            .iter()
+                            .any(|h| h.to_str().is_ok_and(|h| h == v))
+                    });
+                if served {
+                    hits.record(&spec_name, &op.id);
+                }
                 true
             });
             let then = then.status(status);

@@ -568,3 +568,22 @@ async fn abort_chat() {
     .await;
     assert_eq!(status, 404);
 }
+
+/// Each operation's test above runs again here, alone on this thread, and must send a request
+/// its operation's mock serves: a test with the right name and an empty body fails this one.
+#[test]
+fn every_operation_is_exercised_by_its_test() {
+    contract_tests::hits::assert_every_operation_exercised(
+        "flowgen",
+        &[
+            ("list_chats", list_chats),
+            ("create_chat", create_chat),
+            ("get_chat", get_chat),
+            ("delete_chat", delete_chat),
+            ("send_message", send_message),
+            ("get_messages", get_messages),
+            ("send_input", send_input),
+            ("abort_chat", abort_chat),
+        ],
+    );
+}

@@ -335,3 +335,23 @@ async fn poll_v3_flow_assistant_response() {
         .await;
     assert_validation(err.unwrap_err(), "Field required");
 }
+
+/// Each operation's test above runs again here, alone on this thread, and must send a request
+/// its operation's mock serves: a test with the right name and an empty body fails this one.
+#[test]
+fn every_operation_is_exercised_by_its_test() {
+    contract_tests::hits::assert_every_operation_exercised(
+        "flowhunt",
+        &[
+            (
+                "create_v3_flow_assistant_session",
+                create_v3_flow_assistant_session,
+            ),
+            (
+                "invoke_v3_flow_assistant_response",
+                invoke_v3_flow_assistant_response,
+            ),
+            ("poll_v3_flow_assistant_response", poll_v3_flow_assistant_response),
+        ],
+    );
+}

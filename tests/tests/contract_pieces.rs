@@ -8,6 +8,18 @@ use pieces_api::{Client, ClientError, types};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
+/// How long a test waits for a stream item, a body chunk or a server task before it fails
+/// instead of hanging (real sockets on loopback: a healthy wait takes milliseconds).
+const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Awaits `future`, failing the test with `what` if it takes longer than [`WAIT`].
+async fn within<F: std::future::Future>(what: &str, future: F) -> F::Output {
+    match tokio::time::timeout(WAIT, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("{what}: nothing within {WAIT:?}"),
+    }
+}
+
 fn client(server: &MockServer) -> Client {
     Client::with_base_url(&server.base_url()).expect("valid test configuration")
 }
@@ -19,7 +31,7 @@ async fn assert_text_500(err: pieces_api::Error<pieces_api::ByteStream>, expecte
             assert_eq!(rv.status().as_u16(), 500);
             let mut stream = rv.into_inner().into_inner();
             let mut body = Vec::new();
-            while let Some(chunk) = stream.next().await {
+            while let Some(chunk) = within("the 500 body", stream.next()).await {
                 body.extend_from_slice(&chunk.expect("body chunk"));
             }
             assert_eq!(String::from_utf8_lossy(&body), expected);
@@ -383,6 +395,8 @@ async fn conversations_snapshot() {
 async fn ws_server(frames: Vec<Message>) -> (String, tokio::task::JoinHandle<String>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let hits = contract_tests::hits::current();
+    let operation = Spec::load("pieces").operation("conversations_stream_identifiers");
     let handle = tokio::spawn(async move {
         let (stream, _) = listener.accept().await.unwrap();
         let mut path = String::new();
@@ -390,6 +404,9 @@ async fn ws_server(frames: Vec<Message>) -> (String, tokio::task::JoinHandle<Str
             |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
              resp: tokio_tungstenite::tungstenite::handshake::server::Response| {
                 path = req.uri().path().to_string();
+                if path == operation.path {
+                    hits.record("pieces", &operation.id);
+                }
                 Ok(resp)
             };
         let mut ws = tokio_tungstenite::accept_hdr_async(stream, callback)
@@ -422,31 +439,41 @@ async fn conversations_stream_identifiers() {
     ])
     .await;
     let client = Client::with_base_url(&url).unwrap();
-    let mut stream = client.stream_identifiers().await.expect("the upgrade succeeds");
+    let mut stream = within("the upgrade", client.stream_identifiers())
+        .await
+        .expect("the upgrade succeeds");
 
-    let frame = stream.next().await.unwrap().expect("first frame");
+    let frame = within("the first frame", stream.next())
+        .await
+        .expect("a first frame")
+        .expect("first frame");
     let ids: Vec<_> = frame
         .iterable
         .iter()
         .filter_map(|i| i.conversation.as_ref().map(|c| c.id.clone()))
         .collect();
     assert_eq!(ids, ["c-1", "c-2"]);
-    let frame = stream.next().await.unwrap().expect("incremental frame");
+    let frame = within("the incremental frame", stream.next())
+        .await
+        .expect("a second frame")
+        .expect("incremental frame");
     assert_eq!(frame.iterable[0].conversation.as_ref().unwrap().id, "c-3");
     assert!(frame.iterable[0].updated.is_some());
-    match stream.next().await.unwrap() {
-        Err(ClientError::Decode { excerpt, .. }) => assert_eq!(excerpt, "this is not json"),
+    match within("the bad frame", stream.next()).await {
+        Some(Err(ClientError::Decode { excerpt, .. })) => assert_eq!(excerpt, "this is not json"),
         other => panic!("expected a decode error, got {other:?}"),
     }
-    let frame = stream
-        .next()
+    let frame = within("the frame after the bad one", stream.next())
         .await
-        .unwrap()
+        .expect("a frame after the bad one")
         .expect("the stream goes on after a bad frame");
     assert_eq!(frame.iterable[0].deleted, Some(true));
-    assert!(stream.next().await.is_none(), "server close ends the stream");
+    assert!(
+        within("the end of the stream", stream.next()).await.is_none(),
+        "server close ends the stream"
+    );
     assert_eq!(
-        server.await.unwrap(),
+        within("the WebSocket server", server).await.unwrap(),
         spec.operation("conversations_stream_identifiers").path
     );
 
@@ -492,25 +519,62 @@ async fn identifier_frames_that_are_garbage_or_too_large_are_typed_errors() {
     ])
     .await;
     let client = Client::with_base_url(&url).unwrap();
-    let mut stream = client.stream_identifiers().await.expect("the upgrade succeeds");
-    match stream.next().await {
+    let mut stream = within("the upgrade", client.stream_identifiers())
+        .await
+        .expect("the upgrade succeeds");
+    match within("the binary frame", stream.next()).await {
         Some(Err(ClientError::Decode { excerpt, .. })) => assert_eq!(excerpt, "\u{fffd}\u{fffd}\0\u{fffd}"),
         other => panic!("binary garbage: {other:?}"),
     }
     assert!(
-        matches!(stream.next().await, Some(Err(ClientError::Decode { .. }))),
+        matches!(
+            within("the wrongly typed frame", stream.next()).await,
+            Some(Err(ClientError::Decode { .. }))
+        ),
         "a wrong type is a decode error"
     );
-    let frame = stream.next().await.unwrap().expect("a good frame after bad ones");
+    let frame = within("the good frame", stream.next())
+        .await
+        .expect("a third frame")
+        .expect("a good frame after bad ones");
     assert_eq!(frame.iterable[0].conversation.as_ref().unwrap().id, "c-1");
-    match stream.next().await {
+    match within("the oversized frame", stream.next()).await {
         Some(Err(ClientError::WebSocket(_))) => {}
         other => panic!("a frame over MAX_FRAME_BYTES: {other:?}"),
     }
     assert!(
-        stream.next().await.is_none(),
+        within("the end of the stream", stream.next()).await.is_none(),
         "the stream ends after a protocol error"
     );
     drop(stream); // closes the socket, so a server still sending the oversized frame stops
-    let _ = server.await; // whether its send finished first depends on socket buffers
+    let _ = within("the WebSocket server", server).await; // whether its send finished first depends on socket buffers
+}
+
+/// Each operation's test above runs again here, alone on this thread, and must send a request
+/// its operation's mock serves: a test with the right name and an empty body fails this one.
+#[test]
+fn every_operation_is_exercised_by_its_test() {
+    contract_tests::hits::assert_every_operation_exercised(
+        "pieces",
+        &[
+            ("conversations_create_from_asset", conversations_create_from_asset),
+            (
+                "conversations_create_specific_conversation",
+                conversations_create_specific_conversation,
+            ),
+            (
+                "conversations_delete_specific_conversation",
+                conversations_delete_specific_conversation,
+            ),
+            (
+                "conversations_identifiers_snapshot",
+                conversations_identifiers_snapshot,
+            ),
+            ("conversations_snapshot", conversations_snapshot),
+            (
+                "conversations_stream_identifiers",
+                conversations_stream_identifiers,
+            ),
+        ],
+    );
 }

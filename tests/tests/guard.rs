@@ -1,7 +1,13 @@
-//! Guards over the specs themselves: every operation has a contract test, and every response
-//! body is exemplified.
+//! Guards over the specs themselves: every operation has a contract test that really sends its
+//! request, and every response body is exemplified.
+//!
+//! Names are checked here from the sources; that a test exercises its operation is checked
+//! inside each contract binary (`every_operation_is_exercised_by_its_test`, see
+//! `contract_tests::hits`), because only that binary can run its tests. This file checks that
+//! each binary has that test and that the check it runs catches an empty test.
 
-use contract_tests::Spec;
+use contract_tests::hits::{ContractTest, problems};
+use contract_tests::{Reply, Spec, mock_operation};
 
 const SPECS: [&str; 3] = ["flowhunt", "pieces", "flowgen"];
 
@@ -126,4 +132,111 @@ fn every_example_is_valid_against_its_schema() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_contract_binary_checks_that_its_tests_exercise_their_operations() {
+    for name in SPECS {
+        // rustfmt may wrap the list: compare without whitespace and trailing commas.
+        let squeeze = |s: &str| s.split_whitespace().collect::<String>().replace(",)", ")");
+        let source = squeeze(&contract_source(name));
+        let check = format!(
+            "#[test]\nfn every_operation_is_exercised_by_its_test() {{\n    \
+             contract_tests::hits::assert_every_operation_exercised(\n        \"{name}\","
+        );
+        assert!(
+            source.contains(&squeeze(&check)),
+            "tests/tests/contract_{name}.rs must end with the test that runs every operation's \
+             test and asserts each hit its operation:\n{check}"
+        );
+        for op in Spec::load(name).operations() {
+            let entry = format!("(\"{0}\", {0}),", op.id);
+            assert!(
+                source.contains(&squeeze(&entry)),
+                "contract_{name}.rs does not list {entry}"
+            );
+        }
+    }
+}
+
+/// Sends one request to a mock of flowgen's operation `id`: `method` to its path (parameters
+/// filled in), or to another path when `path` is given.
+fn send(id: &str, method: Option<&str>, path: Option<&str>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a test runtime");
+    runtime.block_on(async {
+        let spec = Spec::load("flowgen");
+        let op = spec.operation(id);
+        let params: Vec<&str> = op
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .collect();
+        let params: Vec<(&str, &str)> = params.into_iter().map(|p| (p, "x")).collect();
+        let server = httpmock::MockServer::start_async().await;
+        mock_operation(&server, &spec, id, &params, &[], &[], 204, Reply::Empty).await;
+        let path = path.map_or_else(|| contract_tests::expand(&op.path, &params), str::to_string);
+        let method =
+            reqwest::Method::from_bytes(method.unwrap_or(&op.method).as_bytes()).expect("an HTTP method");
+        let response = reqwest::Client::new()
+            .request(method, server.url(path))
+            .send()
+            .await
+            .expect("the mock answers");
+        drop(response);
+    });
+}
+
+#[test]
+fn the_check_fails_a_test_that_never_exercises_its_operation() {
+    let tests: [ContractTest; 8] = [
+        ("list_chats", || send("list_chats", None, None)),
+        ("create_chat", || send("create_chat", None, None)),
+        ("get_chat", || send("get_chat", None, None)),
+        // The right path with another operation's method is not a hit.
+        ("delete_chat", || send("delete_chat", Some("GET"), None)),
+        ("send_message", || send("send_message", None, None)),
+        // Another operation's request does not count for this one.
+        ("get_messages", || send("send_message", None, None)),
+        // An empty body with the right name.
+        ("send_input", || {}),
+        ("abort_chat", || {
+            send("abort_chat", None, Some("/chats/x/abortion"))
+        }),
+    ];
+    let mut found = problems("flowgen", &tests);
+    found.sort();
+    let never =
+        |id: &str| format!("`{id}`: the test passed without sending a request to its operation's mock");
+    assert_eq!(
+        found,
+        vec![
+            never("abort_chat"),
+            never("delete_chat"),
+            never("get_messages"),
+            never("send_input")
+        ]
+    );
+
+    // A missing entry, an entry that is no operation, and a failing test are named too.
+    let tests: [ContractTest; 8] = [
+        ("list_chats", || send("list_chats", None, None)),
+        ("create_chat", || send("create_chat", None, None)),
+        ("get_chat", || send("get_chat", None, None)),
+        ("delete_chat", || send("delete_chat", None, None)),
+        ("send_message", || panic!("boom")),
+        ("get_messages", || send("get_messages", None, None)),
+        ("send_inputs", || send("send_input", None, None)),
+        ("abort_chat", || send("abort_chat", None, None)),
+    ];
+    assert_eq!(
+        problems("flowgen", &tests),
+        vec![
+            "specs/flowgen.yaml `send_input`: no contract test is listed for it".to_string(),
+            "`send_message`: the test panicked: boom".to_string(),
+            "`send_inputs` is listed but is not an operation of specs/flowgen.yaml".to_string(),
+        ]
+    );
 }
