@@ -232,4 +232,13 @@ mod tests {
         );
         assert_eq!(parse_retry_after("soon"), None);
     }
+
+    #[tokio::test]
+    async fn a_body_in_several_chunks_is_read_whole_up_to_the_bound() {
+        let chunks = || {
+            futures::stream::iter(["ab", "cd", "ef"].map(|c| Ok::<_, std::io::Error>(bytes::Bytes::from(c))))
+        };
+        assert_eq!(read_prefix(chunks(), 100).await, "abcdef");
+        assert_eq!(read_prefix(chunks(), 3).await, "abc");
+    }
 }

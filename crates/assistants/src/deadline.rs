@@ -137,4 +137,12 @@ mod tests {
         assert_eq!(start.elapsed(), Duration::from_secs(2), "woke at the deadline");
         assert!(matches!(err, Error::Deadline { elapsed, .. } if elapsed == Duration::from_secs(3)));
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sleep_longer_than_what_is_left_ends_at_the_deadline() {
+        let deadline = Deadline::after(Some(Duration::from_secs(3)));
+        let start = Instant::now();
+        assert!(deadline.sleep(Duration::from_secs(10)).await.is_err());
+        assert_eq!(start.elapsed(), Duration::from_secs(3));
+    }
 }

@@ -401,4 +401,40 @@ mod tests {
             assert!(policy.delay(attempt, &jitter) <= Duration::from_secs(9));
         }
     }
+
+    #[test]
+    fn getters_and_disabled_report_the_policy() {
+        assert_eq!(RetryPolicy::standard().max_attempts(), 3);
+        assert_eq!(RetryPolicy::standard().with_max_attempts(5).max_attempts(), 5);
+        assert_eq!(RetryPolicy::disabled().max_attempts(), 1);
+        assert_eq!(RetryPolicy::standard().max_delay(), Duration::from_secs(5));
+        assert_eq!(format!("{:?}", RetryPolicy::standard().jitter()), "Jitter");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn disabled_sends_once_and_the_retry_after_cap_is_inclusive_and_settable() {
+        let calls = AtomicU32::new(0);
+        let _ = with_retry(&RetryPolicy::disabled(), Idempotency::Safe, "get", || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(api(503, None))
+        })
+        .await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "disabled: one attempt");
+        for (cap, expected_calls) in [(2, 2), (1, 1)] {
+            let calls = AtomicU32::new(0);
+            let policy = RetryPolicy::standard().with_max_retry_after(Duration::from_secs(cap));
+            let _ = with_retry(&policy, Idempotency::Safe, "get", || async {
+                match calls.fetch_add(1, Ordering::SeqCst) {
+                    0 => Err(api(429, Some(Duration::from_secs(2)))),
+                    _ => Ok(()),
+                }
+            })
+            .await;
+            assert_eq!(
+                calls.load(Ordering::SeqCst),
+                expected_calls,
+                "cap {cap} s, Retry-After 2 s"
+            );
+        }
+    }
 }
