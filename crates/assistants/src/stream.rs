@@ -28,6 +28,7 @@ pub(crate) fn stream<S: Source>(source: S) -> EventStream<S::Item> {
 }
 
 /// A state machine of endless changes (a status watch, a conversation watch).
+#[cfg_attr(not(any(feature = "flowgen", feature = "pieces")), allow(dead_code))]
 pub(crate) trait Changes: Send + Sized + 'static {
     /// What the stream yields.
     type Item: Send + 'static;
@@ -37,6 +38,7 @@ pub(crate) trait Changes: Send + Sized + 'static {
 
 /// The stream of `changes` until `deadline`; it ends after its first error (the deadline's
 /// included).
+#[cfg_attr(not(any(feature = "flowgen", feature = "pieces")), allow(dead_code))]
 pub(crate) fn until<C: Changes>(deadline: Deadline, changes: C) -> EventStream<C::Item> {
     struct Until<C> {
         deadline: Deadline,
