@@ -66,7 +66,7 @@ pub mod retry;
 #[cfg(any(feature = "flowhunt", feature = "flowgen"))]
 mod shared;
 pub mod stream;
-mod validate;
+pub mod validate;
 
 pub use client::Client;
 pub use config::{Config, Settings};
@@ -89,3 +89,4 @@ pub use pieces_api;
 pub use poll::{Hint, Pacer, Poll, PollPolicy, within};
 pub use retry::{Idempotency, Jitter, RetryPolicy, with_retry};
 pub use stream::EventStream;
+pub use validate::check_id;

@@ -6,9 +6,19 @@ use crate::error::Error;
 /// Longest id accepted; real ids are far shorter.
 const MAX_ID_BYTES: usize = 1024;
 
-/// Rejects ids that cannot be a real id: empty, over-long, or a dot segment (`.`, `..`), which
-/// would climb out of its path segment (`DELETE /chats/..` is `DELETE /`).
-pub(crate) fn check_id(what: &str, id: &str) -> Result<(), Error> {
+/// Rejects ids that cannot be a real id: empty, over-long, a dot segment (`.`, `..`), which
+/// would climb out of its path segment (`DELETE /chats/..` is `DELETE /`), or holding control
+/// characters. Every facade operation checks its ids with it before anything is sent; a
+/// program can check user input the same way before it prints or creates anything.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] saying what is wrong with `what`.
+///
+/// ```
+/// assert!(assistants::check_id("chat id", "k2j4h6g8f0d1s3a").is_ok());
+/// assert!(assistants::check_id("chat id", "..").is_err());
+/// ```
+pub fn check_id(what: &str, id: &str) -> Result<(), Error> {
     if id.trim().is_empty() {
         return Err(Error::InvalidArgument(format!("{what} is empty")));
     }
@@ -22,6 +32,9 @@ pub(crate) fn check_id(what: &str, id: &str) -> Result<(), Error> {
         return Err(Error::InvalidArgument(format!(
             "{what} {id:?} is a path segment, not an id"
         )));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(Error::InvalidArgument(format!("{what} holds control characters")));
     }
     Ok(())
 }

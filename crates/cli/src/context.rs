@@ -29,6 +29,7 @@ pub mod exit {
 }
 
 /// Longest id accepted: real ids are far shorter, and an id is checked before it is printed.
+#[cfg(test)]
 const MAX_ID_BYTES: usize = 1024;
 
 /// A failure with its exit code.
@@ -245,27 +246,13 @@ impl Ctx {
     }
 }
 
-/// Rejects an id that cannot be one, before it is printed or sent: empty, over-long, a dot
-/// segment (`.`/`..` would escape its path segment) or holding control characters.
+/// Rejects an id that cannot be one, before it is printed or sent: the facade's own check
+/// (empty, over-long, a dot segment, control characters), as a usage failure.
 pub fn check_id(what: &str, id: &str) -> Result<(), Failure> {
-    if id.trim().is_empty() {
-        return Err(Failure::usage(format!("{what} is empty")));
-    }
-    if id.len() > MAX_ID_BYTES {
-        return Err(Failure::usage(format!(
-            "{what} is {} bytes long; ids are at most {MAX_ID_BYTES}",
-            id.len()
-        )));
-    }
-    if id == "." || id == ".." {
-        return Err(Failure::usage(format!(
-            "{what} {id:?} is a path segment, not an id"
-        )));
-    }
-    if id.chars().any(char::is_control) {
-        return Err(Failure::usage(format!("{what} holds control characters")));
-    }
-    Ok(())
+    assistants::check_id(what, id).map_err(|e| match e {
+        assistants::Error::InvalidArgument(message) => Failure::usage(message),
+        other => Failure::from(other),
+    })
 }
 
 /// The exit code of an outcome.
