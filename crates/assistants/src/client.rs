@@ -145,12 +145,7 @@ impl Client {
                 .ok_or_else(|| config.missing(flowgen_api::API_KEY_ENV, "with_flowgen_key"))?;
             let api = flowgen_api::Client::with_api_key(&config.flowgen_base_url, key.expose_secret().into())
                 .map_err(config_error)?;
-            Ok(FlowGen::build(
-                api,
-                Some(config),
-                inner.settings.clone(),
-                inner.jitter.clone(),
-            ))
+            Ok(FlowGen::build(api, inner.settings.clone(), inner.jitter.clone()))
         });
         built.clone()
     }

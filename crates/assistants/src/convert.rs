@@ -149,13 +149,7 @@ pub(crate) async fn from_generated<E: ErrorBody>(
             let status = response.status().as_u16();
             let retry_after = retry_after_of(response.headers());
             let body = response.into_inner().into_text(max_body).await;
-            Error::Api {
-                service,
-                status,
-                message: server_message(&body),
-                body: excerpt(&body),
-                retry_after,
-            }
+            api_error(service, status, &body, retry_after)
         }
         G::UnexpectedResponse(response) => {
             let status = response.status().as_u16();
@@ -168,15 +162,20 @@ pub(crate) async fn from_generated<E: ErrorBody>(
                     excerpt: excerpt(&body),
                 };
             }
-            Error::Api {
-                service,
-                status,
-                message: server_message(&body),
-                body: excerpt(&body),
-                retry_after,
-            }
+            api_error(service, status, &body, retry_after)
         }
         G::Custom(message) => Error::Failed { service, message },
+    }
+}
+
+/// An error status with the server's own message and a bounded excerpt of its body.
+fn api_error(service: Service, status: u16, body: &str, retry_after: Option<Duration>) -> Error {
+    Error::Api {
+        service,
+        status,
+        message: server_message(body),
+        body: excerpt(body),
+        retry_after,
     }
 }
 

@@ -18,13 +18,13 @@ use flowgen_api::types;
 pub use input::{AnswerWith, InputHandler, NoInput};
 pub use turn::is_terminal;
 
+use crate::Settings;
 use crate::call::Caller;
 use crate::deadline::Deadline;
 use crate::error::{Error, Service};
 use crate::retry::Jitter;
 use crate::shared::Loops;
 use crate::validate::check_id;
-use crate::{Config, Settings};
 use watch::Snapshot;
 
 /// FlowGen's handle. Cheap to clone; clones share one connection pool and one poll loop per
@@ -66,15 +66,10 @@ impl FlowGen {
     /// [`Settings::max_body_bytes`] of any response), with its own poll loops.
     pub fn new(api: flowgen_api::Client, settings: Settings) -> Self {
         let jitter = settings.retry.jitter();
-        Self::build(api, None, Arc::new(settings), jitter)
+        Self::build(api, Arc::new(settings), jitter)
     }
 
-    pub(crate) fn build(
-        api: flowgen_api::Client,
-        _config: Option<&Config>,
-        settings: Arc<Settings>,
-        jitter: Jitter,
-    ) -> Self {
+    pub(crate) fn build(api: flowgen_api::Client, settings: Arc<Settings>, jitter: Jitter) -> Self {
         Self {
             inner: Arc::new(Inner {
                 api: api.with_limits(settings.limits()),
