@@ -12,6 +12,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 /// A listener on a free port of the discovery range, if one is free.
+/// The tests share PiecesOS' port range: one probing the whole range would count as a hit on
+/// another's server. They take turns.
+static RANGE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn free_port_in_range() -> Option<TcpListener> {
     for port in DISCOVERY_PORTS {
         if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)).await {
@@ -54,6 +58,7 @@ fn port_of(listener: &TcpListener) -> u16 {
 
 #[tokio::test]
 async fn the_port_that_answers_200_wins_over_refusals_and_errors() {
+    let _range = RANGE.lock().await;
     let (Some(healthy), Some(wrong)) = (free_port_in_range().await, free_port_in_range().await) else {
         eprintln!("skipped: fewer than two free ports in {DISCOVERY_PORTS:?}");
         return;
@@ -79,6 +84,7 @@ async fn the_port_that_answers_200_wins_over_refusals_and_errors() {
 
 #[tokio::test]
 async fn the_whole_range_is_probed_concurrently() {
+    let _range = RANGE.lock().await;
     let Some(listener) = free_port_in_range().await else {
         eprintln!("skipped: no free port in {DISCOVERY_PORTS:?}");
         return;
@@ -99,6 +105,7 @@ async fn the_whole_range_is_probed_concurrently() {
 
 #[tokio::test]
 async fn an_explicit_url_wins_and_nothing_is_probed() {
+    let _range = RANGE.lock().await;
     let Some(listener) = free_port_in_range().await else {
         eprintln!("skipped: no free port in {DISCOVERY_PORTS:?}");
         return;
@@ -126,6 +133,7 @@ async fn an_explicit_url_wins_and_nothing_is_probed() {
 
 #[tokio::test]
 async fn nothing_found_is_a_typed_error_saying_what_was_probed_and_how_to_set_the_url() {
+    let _range = RANGE.lock().await;
     let (Some(a), Some(b)) = (free_port_in_range().await, free_port_in_range().await) else {
         eprintln!("skipped: fewer than two free ports in {DISCOVERY_PORTS:?}");
         return;
