@@ -35,12 +35,14 @@ mod error;
 mod limits;
 mod operation;
 pub mod redirect;
+mod response;
 mod service;
 
 pub use operation::Operation;
 
 pub use error::ClientError;
 pub use limits::{Limits, execute, is_too_large};
+pub use response::from_response;
 pub use service::{Auth, Service, checked_base_url, redact_userinfo};
 
 #[doc(hidden)]

@@ -1482,11 +1482,7 @@ pub mod builder {
         ) -> Result<ResponseValue<::std::vec::Vec<types::Chat>>, Error<types::HttpValidationError>> {
             let Self { client } = self;
             let url = format!("{}/chats", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1505,9 +1501,9 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::assistants_api_runtime::from_response(response).await,
                 422u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
+                    ::assistants_api_runtime::from_response(response).await?,
                 )),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -1553,11 +1549,7 @@ pub mod builder {
                 .and_then(|v| types::ChatCreate::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/chats", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1577,9 +1569,9 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::assistants_api_runtime::from_response(response).await,
                 422u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
+                    ::assistants_api_runtime::from_response(response).await?,
                 )),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -1614,11 +1606,7 @@ pub mod builder {
             let Self { client, chat_id } = self;
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
             let url = format!("{}/chats/{}", client.baseurl, encode_path(&chat_id.to_string()),);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1637,9 +1625,9 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::assistants_api_runtime::from_response(response).await,
                 422u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
+                    ::assistants_api_runtime::from_response(response).await?,
                 )),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -1674,11 +1662,7 @@ pub mod builder {
             let Self { client, chat_id } = self;
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
             let url = format!("{}/chats/{}", client.baseurl, encode_path(&chat_id.to_string()),);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1699,7 +1683,7 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => Ok(ResponseValue::empty(response)),
                 422u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
+                    ::assistants_api_runtime::from_response(response).await?,
                 )),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -1741,11 +1725,7 @@ pub mod builder {
                 client.baseurl,
                 encode_path(&chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1764,9 +1744,9 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::assistants_api_runtime::from_response(response).await,
                 422u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
+                    ::assistants_api_runtime::from_response(response).await?,
                 )),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -1834,11 +1814,7 @@ pub mod builder {
                 client.baseurl,
                 encode_path(&chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1858,9 +1834,9 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::assistants_api_runtime::from_response(response).await,
                 422u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
+                    ::assistants_api_runtime::from_response(response).await?,
                 )),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -1928,11 +1904,7 @@ pub mod builder {
                 client.baseurl,
                 encode_path(&chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1952,9 +1924,9 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::assistants_api_runtime::from_response(response).await,
                 422u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
+                    ::assistants_api_runtime::from_response(response).await?,
                 )),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -1995,11 +1967,7 @@ pub mod builder {
                 client.baseurl,
                 encode_path(&chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2018,9 +1986,9 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::assistants_api_runtime::from_response(response).await,
                 422u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
+                    ::assistants_api_runtime::from_response(response).await?,
                 )),
                 _ => Err(Error::UnexpectedResponse(response)),
             }

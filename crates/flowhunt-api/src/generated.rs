@@ -2707,11 +2707,7 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/v3/flow-assistants/create", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2732,9 +2728,9 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
+                201u16 => ::assistants_api_runtime::from_response(response).await,
                 422u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
+                    ::assistants_api_runtime::from_response(response).await?,
                 )),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -2807,11 +2803,7 @@ pub mod builder {
                 client.baseurl,
                 encode_path(&session_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2831,9 +2823,9 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::assistants_api_runtime::from_response(response).await,
                 422u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
+                    ::assistants_api_runtime::from_response(response).await?,
                 )),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -2892,11 +2884,7 @@ pub mod builder {
                 encode_path(&session_id.to_string()),
                 encode_path(&from_timestamp.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2915,9 +2903,9 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::assistants_api_runtime::from_response(response).await,
                 422u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
+                    ::assistants_api_runtime::from_response(response).await?,
                 )),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
