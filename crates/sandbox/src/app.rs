@@ -3,18 +3,17 @@
 
 use std::sync::Arc;
 
+use crate::config::Faults;
+use crate::index::{OperationIndex, Service};
+use crate::spec::RequestValidators;
+use crate::state::{Identity, Shared, with_request_rng};
+use crate::{flowgen, flowhunt, pieces, wire};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use rand::Rng;
-
-use crate::index::{OperationIndex, Service};
-use crate::spec::RequestValidators;
-use crate::state::Shared;
-use crate::{flowgen, flowhunt, pieces, wire};
 
 /// What the fault layer needs.
 #[derive(Clone)]
@@ -31,8 +30,12 @@ fn service_error(service: Option<Service>, status: StatusCode, text: &str) -> Re
     }
 }
 
+/// The largest body read to compute a request's identity (axum's default body limit).
+const IDENTITY_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
 /// Counts every request by operation, bounds the silence inside its body, and injects the
-/// configured faults.
+/// configured faults: each roll a function of the seed and the request's identity, so the
+/// faults replay whatever order concurrent requests arrive in.
 async fn count_and_inject(State(layer): State<Layer>, request: Request, next: Next) -> Response {
     let operation = request
         .extensions()
@@ -50,34 +53,61 @@ async fn count_and_inject(State(layer): State<Layer>, request: Request, next: Ne
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }
-    if operation.is_some() && faults.applies_to(id) {
-        let roll: f64 = shared.with_rng(|rng| rng.random());
-        if roll < faults.rate_429 {
-            let mut response = service_error(service, StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
-            response
-                .headers_mut()
-                .insert("retry-after", HeaderValue::from(faults.retry_after_secs));
-            return response;
-        }
-        if roll < faults.rate_429 + faults.rate_5xx {
-            return service_error(service, StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
-        }
-        if roll < faults.rate_429 + faults.rate_5xx + faults.rate_drop {
-            // Headers go out, then the body breaks: the client sees a dropped connection.
-            let broken = futures::stream::once(async {
-                Err::<bytes::Bytes, std::io::Error>(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    "injected drop",
-                ))
-            });
-            let mut response = Response::new(Body::from_stream(broken));
-            response
-                .headers_mut()
-                .insert("content-type", HeaderValue::from_static("application/json"));
+    if operation.is_none() || !faults.random() {
+        return next.run(request).await;
+    }
+    // The identity needs the body: read it here (bounded) and hand the handler a copy.
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, IDENTITY_BODY_LIMIT).await else {
+        return service_error(
+            service,
+            StatusCode::BAD_REQUEST,
+            "The request body could not be read",
+        );
+    };
+    let identity = Identity::of(shared.config.seed, id, parts.uri.path(), parts.uri.query(), &body);
+    let attempt = shared.attempt(identity);
+    let request = Request::from_parts(parts, Body::from(body));
+    if faults.applies_to(id) {
+        if let Some(response) = fault(faults, service, identity.roll(attempt)) {
+            shared.count_fault(id);
             return response;
         }
     }
-    next.run(request).await
+    with_request_rng(identity.rng(attempt), next.run(request)).await
+}
+
+/// The fault `roll` (in `[0, 1)`) picks, if any.
+fn fault(faults: &Faults, service: Option<Service>, roll: f64) -> Option<Response> {
+    if roll < faults.rate_429 {
+        let mut response = service_error(service, StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from(faults.retry_after_secs));
+        return Some(response);
+    }
+    if roll < faults.rate_429 + faults.rate_5xx {
+        return Some(service_error(
+            service,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+        ));
+    }
+    if roll < faults.rate_429 + faults.rate_5xx + faults.rate_drop {
+        // Headers go out, then the body breaks: the client sees a dropped connection.
+        let broken = futures::stream::once(async {
+            Err::<bytes::Bytes, std::io::Error>(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "injected drop",
+            ))
+        });
+        let mut response = Response::new(Body::from_stream(broken));
+        response
+            .headers_mut()
+            .insert("content-type", HeaderValue::from_static("application/json"));
+        return Some(response);
+    }
+    None
 }
 
 /// The router of all three services (their paths do not collide), each with only its own
