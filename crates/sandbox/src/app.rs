@@ -14,6 +14,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
+use futures::StreamExt;
 
 /// What the fault layer needs.
 #[derive(Clone)]
@@ -68,46 +69,76 @@ async fn count_and_inject(State(layer): State<Layer>, request: Request, next: Ne
     let identity = Identity::of(shared.config.seed, id, parts.uri.path(), parts.uri.query(), &body);
     let attempt = shared.attempt(identity);
     let request = Request::from_parts(parts, Body::from(body));
-    if faults.applies_to(id) {
-        if let Some(response) = fault(faults, service, identity.roll(attempt)) {
+    let fault = match faults.applies_to(id) {
+        true => fault(faults, service, identity.roll(attempt)),
+        false => None,
+    };
+    match fault {
+        None => with_request_rng(identity.rng(attempt), next.run(request)).await,
+        Some(Fault::Instead(response)) => {
             shared.count_fault(id);
-            return response;
+            response
+        }
+        Some(Fault::BreakBody) => {
+            shared.count_fault(id);
+            let served = with_request_rng(identity.rng(attempt), next.run(request)).await;
+            break_body(served)
         }
     }
-    with_request_rng(identity.rng(attempt), next.run(request)).await
+}
+
+/// An injected fault.
+enum Fault {
+    /// Answer this instead of serving the request.
+    Instead(Response),
+    /// Serve the request (its effects happen), then break the answer's body.
+    BreakBody,
 }
 
 /// The fault `roll` (in `[0, 1)`) picks, if any.
-fn fault(faults: &Faults, service: Option<Service>, roll: f64) -> Option<Response> {
+fn fault(faults: &Faults, service: Option<Service>, roll: f64) -> Option<Fault> {
     if roll < faults.rate_429 {
         let mut response = service_error(service, StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
         response
             .headers_mut()
             .insert("retry-after", HeaderValue::from(faults.retry_after_secs));
-        return Some(response);
+        return Some(Fault::Instead(response));
     }
     if roll < faults.rate_429 + faults.rate_5xx {
-        return Some(service_error(
+        return Some(Fault::Instead(service_error(
             service,
             StatusCode::SERVICE_UNAVAILABLE,
             "Service Unavailable",
-        ));
+        )));
+    }
+    if roll < faults.rate_429 + faults.rate_5xx + faults.rate_drop / 2.0 {
+        return Some(Fault::BreakBody);
     }
     if roll < faults.rate_429 + faults.rate_5xx + faults.rate_drop {
-        // Headers go out, then the body breaks: the client sees a dropped connection.
-        let broken = futures::stream::once(async {
-            Err::<bytes::Bytes, std::io::Error>(std::io::Error::new(
-                std::io::ErrorKind::ConnectionReset,
-                "injected drop",
-            ))
-        });
-        let mut response = Response::new(Body::from_stream(broken));
-        response
-            .headers_mut()
-            .insert("content-type", HeaderValue::from_static("application/json"));
-        return Some(response);
+        // The connection breaks before the response head: the request was read, not served.
+        return Some(Fault::Instead(Response::new(Body::from_stream(
+            futures::stream::once(async { Err::<bytes::Bytes, std::io::Error>(reset()) }),
+        ))));
     }
     None
+}
+
+fn reset() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected drop")
+}
+
+/// `served` with its head and a first chunk sent, then the connection broken: the client has
+/// the real status and sees the body drop.
+fn break_body(served: Response) -> Response {
+    let (mut parts, _body) = served.into_parts();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let broken =
+        futures::stream::iter([Ok(bytes::Bytes::from_static(b"{"))]).chain(futures::stream::once(async {
+            // Let the connection flush the head and the chunk before it breaks.
+            tokio::task::yield_now().await;
+            Err::<bytes::Bytes, std::io::Error>(reset())
+        }));
+    Response::from_parts(parts, Body::from_stream(broken))
 }
 
 /// The router of all three services (their paths do not collide), each with only its own

@@ -87,7 +87,9 @@ pub struct Faults {
     pub retry_after_secs: u64,
     /// Chance of a 503.
     pub rate_5xx: f64,
-    /// Chance of a connection dropped mid-response (headers sent, body broken).
+    /// Chance of a connection dropped after the request was read: half of them before the
+    /// response head (the request is not served), half mid-body (the request is served, its
+    /// real head and a first chunk sent, then the body breaks).
     pub rate_drop: f64,
     /// FlowHunt polls include the event at `from_timestamp` again (an inclusive boundary), and
     /// consecutive events share a millisecond: clients must de-duplicate by `event_id`. The

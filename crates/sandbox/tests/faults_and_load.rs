@@ -451,3 +451,39 @@ async fn a_thousand_parallel_requests_lose_nothing() {
     );
     assert_eq!(sandbox.requests_for("invoke_v3_flow_assistant_response"), 200);
 }
+
+#[tokio::test]
+async fn drops_break_before_the_head_or_mid_body() {
+    let sandbox = Sandbox::builder()
+        .faults(Faults {
+            rate_drop: 1.0,
+            ..Faults::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let (mut before_head, mut mid_body) = (0, 0);
+    for i in 0..40 {
+        let sent = client
+            .post(format!("{}/chats", sandbox.base_url()))
+            .header("x-api-key", DEFAULT_API_KEY)
+            .json(&json!({"name": format!("chat {i}"), "from_type": "flow", "from_flow": "f1"}))
+            .send()
+            .await;
+        match sent {
+            Err(error) => {
+                assert!(!error.is_connect(), "the request was read: {error:?}");
+                before_head += 1;
+            }
+            Ok(response) => {
+                assert_eq!(response.status(), 200);
+                let body = response.bytes().await.expect_err("the body breaks");
+                assert!(body.is_body() || body.is_decode(), "{body:?}");
+                mid_body += 1;
+            }
+        }
+    }
+    assert!(before_head > 5 && mid_body > 5, "{before_head} / {mid_body}");
+    assert_eq!(sandbox.injected_for("create_chat"), 40);
+}
