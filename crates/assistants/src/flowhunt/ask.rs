@@ -363,6 +363,34 @@ mod tests {
         }
     }
 
+    /// A cursor stored inside the boundary millisecond (after the tool-call start, before the
+    /// two events that share its millisecond) resumes from its own list of ids there: on either
+    /// server the resumed stream delivers only the two events it had not.
+    #[tokio::test(start_paused = true)]
+    async fn a_cursor_stored_inside_the_boundary_millisecond_resumes_without_repeats() {
+        for inclusive in [false, true] {
+            let setup = crate::flowhunt::tests::boundary(inclusive, false, "hi there").await;
+            let c = setup.created;
+            let cursor = Cursor::at(setup.session.id(), c)
+                .with_invocation_timestamp(Some(c))
+                .with_message("hi there");
+            let mut state = AskState::new(setup.session.clone(), cursor, None);
+            let polled = state.session.poll(c).await.expect("a poll");
+            state.absorb(polled.iter()).expect("absorbed");
+            assert_eq!(delivered(&mut state).len(), 3, "the events visible at once");
+            assert_eq!(state.cursor.from_timestamp(), c + 2);
+            let stored = serde_json::to_string(&state.cursor).expect("stored");
+            let cursor: Cursor = serde_json::from_str(&stored).expect("loaded");
+            assert_eq!(cursor.seen_at_boundary().len(), 1);
+
+            let mut resumed = AskState::new(setup.session.clone(), cursor, None);
+            let (events, outcome) = drive(&mut resumed).await;
+            let stamps: Vec<u64> = events.iter().map(|(_, ts)| *ts).collect();
+            assert_eq!(stamps, [c + 2, c + 2], "inclusive: {inclusive}");
+            assert!(outcome.is_some_and(|o| o.answer().is_some()));
+        }
+    }
+
     /// Through an inclusive boundary the first poll (from the invocation's `created_at`, 1 ms
     /// before it) returns the session's welcome message; an exclusive one does not. Either
     /// way it never becomes the answer: before the cursor it is not delivered, and a stream
