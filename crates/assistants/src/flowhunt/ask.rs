@@ -204,8 +204,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::{Outcome, Settings};
     use crate::flowhunt::FlowHunt;
+    use crate::{Outcome, Settings};
     use flowhunt_api::types::FlowEventActionType;
 
     fn event(id: usize, ts: u64) -> FlowSessionEvent {
@@ -321,7 +321,11 @@ mod tests {
     async fn drive(state: &mut AskState) -> (Vec<(String, u64)>, Option<Outcome>) {
         let (mut events, mut outcome) = (Vec::new(), None);
         for _poll in 0..6 {
-            let polled = state.session.poll(state.cursor.from_timestamp()).await.expect("a poll");
+            let polled = state
+                .session
+                .poll(state.cursor.from_timestamp())
+                .await
+                .expect("a poll");
             state.absorb(polled.iter()).expect("absorbed");
             for item in state.queue.drain(..) {
                 match item.expect("no error") {
@@ -428,7 +432,10 @@ mod tests {
             assert_eq!(events.len(), 6, "the welcome, then the invocation's events");
             assert_eq!(events[0].1, c - 1, "the welcome first");
             match outcome {
-                Some(Outcome::Completed { answer: got, messages }) => {
+                Some(Outcome::Completed {
+                    answer: got,
+                    messages,
+                }) => {
                     assert_eq!(got, answer);
                     assert!(
                         messages.iter().all(|m| m.text != WELCOME),
