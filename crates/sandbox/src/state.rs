@@ -272,3 +272,59 @@ impl Shared {
         start.checked_add(offset)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_identity_is_the_request_not_its_timestamp_segment() {
+        let poll = |from: &str| {
+            Identity::of(
+                7,
+                "poll",
+                &format!("/v3/flow-assistants/s1/invocation_response/{from}"),
+                None,
+                b"",
+            )
+        };
+        assert_eq!(
+            poll("1733000000000"),
+            poll("1733000000999"),
+            "timestamps follow the clock"
+        );
+        assert_ne!(
+            poll("1"),
+            Identity::of(
+                7,
+                "poll",
+                "/v3/flow-assistants/s2/invocation_response/1",
+                None,
+                b""
+            )
+        );
+        let create = |seed, body: &[u8]| Identity::of(seed, "create_chat", "/chats", None, body);
+        assert_ne!(create(7, b"{\"name\":\"a\"}"), create(7, b"{\"name\":\"b\"}"));
+        assert_ne!(create(7, b"{}"), create(8, b"{}"), "the seed is part of it");
+        assert_ne!(
+            Identity::of(7, "create_chat", "/chats", Some("a=1"), b""),
+            Identity::of(7, "create_chat", "/chats", Some("a=2"), b"")
+        );
+    }
+
+    #[test]
+    fn rolls_are_uniform_per_attempt_and_attempts_are_counted() {
+        let id = Identity::of(1, "op", "/x", None, b"");
+        let rolls: Vec<f64> = (0..10_000).map(|attempt| id.roll(attempt)).collect();
+        assert!(rolls.iter().all(|r| (0.0..1.0).contains(r)));
+        let below = rolls.iter().filter(|r| **r < 0.2).count();
+        assert!((1800..2200).contains(&below), "{below} of 10,000 below 0.2");
+        assert_eq!(id.roll(3), id.roll(3), "a pure function");
+        let (shared, _stop) = Shared::new(crate::SandboxConfig::default());
+        assert_eq!(
+            [shared.attempt(id), shared.attempt(id), shared.attempt(id)],
+            [0, 1, 2]
+        );
+        assert_eq!(shared.attempt(Identity::of(1, "op", "/y", None, b"")), 0);
+    }
+}
