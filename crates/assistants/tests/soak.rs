@@ -282,13 +282,54 @@ fn check(sandbox: &Sandbox, report: &Report) {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn faults_never_lose_repeat_or_double_send_and_replay_by_seed() {
-    let seed = std::env::var("SOAK_SEED")
+fn seed() -> u64 {
+    std::env::var("SOAK_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(SEED);
-    let first = soak(seed).await;
-    let second = soak(seed).await;
+        .unwrap_or(SEED)
+}
+
+#[tokio::test(start_paused = true)]
+async fn faults_never_lose_repeat_or_double_send_and_replay_by_seed() {
+    let first = soak(seed()).await;
+    let second = soak(seed()).await;
     assert_eq!(first, second, "the same seed replays the same counts");
+}
+
+/// What does not depend on timing: the outcomes, and the faults met by the calls that are
+/// never retried (the creates, invokes, sends and answers, one request each).
+fn outcomes(report: &Report) -> (u64, (u64, u64, u64), (u64, u64, u64), Vec<(String, u64)>) {
+    let once = [
+        "create_v3_flow_assistant_session",
+        "invoke_v3_flow_assistant_response",
+        "create_chat",
+        "send_message",
+        "send_input",
+    ];
+    let injected = report
+        .injected
+        .iter()
+        .filter(|(op, _)| once.contains(&op.as_str()))
+        .map(|(op, n)| (op.clone(), *n))
+        .collect();
+    (report.answers, report.flowhunt, report.flowgen, injected)
+}
+
+/// Two worker threads on the real clock reorder the requests (and add polls); the faults
+/// follow the requests, not their order, so the outcomes are those of the virtual-time run.
+#[test]
+fn real_concurrency_meets_the_same_faults() {
+    let virtual_time = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap()
+        .block_on(soak(seed()));
+    let real = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(soak(seed()));
+    assert_eq!(outcomes(&real), outcomes(&virtual_time));
 }
