@@ -296,9 +296,12 @@ async fn faults_never_lose_repeat_or_double_send_and_replay_by_seed() {
     assert_eq!(first, second, "the same seed replays the same counts");
 }
 
+/// Answers, FlowHunt and FlowGen counts, and faults per never-retried operation.
+type Outcomes = (u64, (u64, u64, u64), (u64, u64, u64), Vec<(String, u64)>);
+
 /// What does not depend on timing: the outcomes, and the faults met by the calls that are
 /// never retried (the creates, invokes, sends and answers, one request each).
-fn outcomes(report: &Report) -> (u64, (u64, u64, u64), (u64, u64, u64), Vec<(String, u64)>) {
+fn outcomes(report: &Report) -> Outcomes {
     let once = [
         "create_v3_flow_assistant_session",
         "invoke_v3_flow_assistant_response",
