@@ -4,6 +4,7 @@
 //! - The `api-version` request header: progenitor sends the spec's `info.version` on every
 //!   request (a header map allocated per call, merged into the request, parsed by the server).
 //!   None of the three services reads it: their documented requests carry no such header.
+//!   An operation with no header parameters then has no header map at all.
 //! - `ResponseValue::from_response`, which clones the response's headers before consuming the
 //!   response; `assistants_api_runtime::from_response` moves them instead, with the same
 //!   result and errors.
@@ -56,17 +57,44 @@ fn header_map_capacity(stmt: &mut syn::Stmt) -> Option<&mut syn::LitInt> {
     }
 }
 
+/// `<request builder>.headers(header_map)` becomes `<request builder>`.
+struct DropEmptyHeaders;
+
+impl VisitMut for DropEmptyHeaders {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        if let syn::Expr::MethodCall(call) = expr {
+            let passes_map = call.args.len() == 1
+                && matches!(call.args.first(), Some(syn::Expr::Path(p)) if p.path.is_ident("header_map"));
+            if call.method == "headers" && passes_map {
+                *expr = (*call.receiver).clone();
+                return self.visit_expr_mut(expr);
+            }
+        }
+        syn::visit_mut::visit_expr_mut(self, expr);
+    }
+}
+
 impl VisitMut for Lean {
     fn visit_block_mut(&mut self, block: &mut syn::Block) {
         let before = block.stmts.len();
         block.stmts.retain(|stmt| !appends_api_version(stmt));
         let removed = before - block.stmts.len();
         if removed > 0 {
+            let mut left = None;
             for stmt in &mut block.stmts {
                 if let Some(capacity) = header_map_capacity(stmt) {
                     let n: usize = capacity.base10_parse().unwrap_or(removed);
-                    *capacity =
-                        syn::LitInt::new(&format!("{}usize", n.saturating_sub(removed)), capacity.span());
+                    let n = n.saturating_sub(removed);
+                    *capacity = syn::LitInt::new(&format!("{n}usize"), capacity.span());
+                    left = Some(n);
+                }
+            }
+            // An operation with no header parameters is left with an empty map that is still
+            // built per call and merged into the request: drop both.
+            if left == Some(0) {
+                block.stmts.retain_mut(|stmt| header_map_capacity(stmt).is_none());
+                for stmt in &mut block.stmts {
+                    DropEmptyHeaders.visit_stmt_mut(stmt);
                 }
             }
         }
@@ -114,5 +142,24 @@ mod tests {
             "{code}"
         );
         assert!(code.contains("ResponseValue::stream(response)"), "{code}");
+    }
+
+    #[test]
+    fn an_operation_without_header_parameters_has_no_header_map() {
+        let mut ast: syn::File = syn::parse_quote! {
+            async fn send() {
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+                header_map.append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+                );
+                let mut request = client.client.get(url).header(ACCEPT, json).headers(header_map).build()?;
+            }
+        };
+        apply(&mut ast);
+        let code = prettyplease::unparse(&ast);
+        assert!(!code.contains("header_map"), "{code}");
+        assert!(code.contains(".header(ACCEPT, json)"), "{code}");
+        assert!(code.contains(".build()?"), "{code}");
     }
 }

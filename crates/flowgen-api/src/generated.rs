@@ -1482,7 +1482,6 @@ pub mod builder {
         ) -> Result<ResponseValue<::std::vec::Vec<types::Chat>>, Error<types::HttpValidationError>> {
             let Self { client } = self;
             let url = format!("{}/chats", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1491,7 +1490,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_chats",
@@ -1549,7 +1547,6 @@ pub mod builder {
                 .and_then(|v| types::ChatCreate::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/chats", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1559,7 +1556,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_chat",
@@ -1606,7 +1602,6 @@ pub mod builder {
             let Self { client, chat_id } = self;
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
             let url = format!("{}/chats/{}", client.baseurl, encode_path(&chat_id.to_string()),);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1615,7 +1610,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_chat",
@@ -1662,7 +1656,6 @@ pub mod builder {
             let Self { client, chat_id } = self;
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
             let url = format!("{}/chats/{}", client.baseurl, encode_path(&chat_id.to_string()),);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1671,7 +1664,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_chat",
@@ -1725,7 +1717,6 @@ pub mod builder {
                 client.baseurl,
                 encode_path(&chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1734,7 +1725,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_messages",
@@ -1814,7 +1804,6 @@ pub mod builder {
                 client.baseurl,
                 encode_path(&chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1824,7 +1813,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "send_message",
@@ -1904,7 +1892,6 @@ pub mod builder {
                 client.baseurl,
                 encode_path(&chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1914,7 +1901,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "send_input",
@@ -1967,7 +1953,6 @@ pub mod builder {
                 client.baseurl,
                 encode_path(&chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1976,7 +1961,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "abort_chat",

@@ -2707,7 +2707,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/v3/flow-assistants/create", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2718,7 +2717,6 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("workspace_id", &workspace_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_v3_flow_assistant_session",
@@ -2803,7 +2801,6 @@ pub mod builder {
                 client.baseurl,
                 encode_path(&session_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2813,7 +2810,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "invoke_v3_flow_assistant_response",
@@ -2884,7 +2880,6 @@ pub mod builder {
                 encode_path(&session_id.to_string()),
                 encode_path(&from_timestamp.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2893,7 +2888,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "poll_v3_flow_assistant_response",

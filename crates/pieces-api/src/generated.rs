@@ -2110,7 +2110,6 @@ pub mod builder {
                 client.baseurl,
                 encode_path(&asset.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2119,7 +2118,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "conversations_create_from_asset",
@@ -2192,7 +2190,6 @@ pub mod builder {
                 .and_then(|v| types::SeededConversation::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/conversations/create", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2206,7 +2203,6 @@ pub mod builder {
                     "transferables",
                     &transferables,
                 ))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "conversations_create_specific_conversation",
@@ -2255,9 +2251,8 @@ pub mod builder {
                 client.baseurl,
                 encode_path(&conversation.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
-            let mut request = client.client.post(url).headers(header_map).build()?;
+            let mut request = client.client.post(url).build()?;
             let info = OperationInfo {
                 operation_id: "conversations_delete_specific_conversation",
             };
@@ -2287,7 +2282,6 @@ pub mod builder {
         pub async fn send(self) -> Result<ResponseValue<types::FlattenedConversations>, Error<ByteStream>> {
             let Self { client } = self;
             let url = format!("{}/conversations/identifiers", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2296,7 +2290,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "conversations_identifiers_snapshot",
@@ -2345,7 +2338,6 @@ pub mod builder {
             } = self;
             let transferables = transferables.map_err(Error::InvalidRequest)?;
             let url = format!("{}/conversations", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2358,7 +2350,6 @@ pub mod builder {
                     "transferables",
                     &transferables,
                 ))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "conversations_snapshot",
@@ -2389,12 +2380,10 @@ pub mod builder {
         pub async fn send(self) -> Result<ResponseValue<reqwest::Upgraded>, Error<()>> {
             let Self { client } = self;
             let url = format!("{}/conversations/stream/identifiers", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
                 .get(url)
-                .headers(header_map)
                 .header(::reqwest::header::CONNECTION, "Upgrade")
                 .header(::reqwest::header::UPGRADE, "websocket")
                 .header(::reqwest::header::SEC_WEBSOCKET_VERSION, "13")
