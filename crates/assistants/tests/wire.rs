@@ -336,3 +336,20 @@ async fn a_body_cut_short_is_a_transport_error_not_one_too_large() {
         "a read cut short is retried to the policy"
     );
 }
+
+#[tokio::test]
+async fn a_body_past_the_limit_is_too_large_and_never_read_again() {
+    let body = format!(r#"{{"id":"{}"}}"#, "x".repeat(100_000));
+    let raw = Raw::start(Arc::new(move |_, _| Some(json("200 OK", &body, "")))).await;
+    let fg = FlowGen::new(
+        flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(),
+        eager().with_max_body_bytes(1024),
+    );
+    let error = fg.get_chat("c1").await.unwrap_err();
+    assert!(matches!(error, Error::TooLarge { limit: 1024, .. }), "{error:?}");
+    assert_eq!(
+        raw.count("GET /chats/c1"),
+        1,
+        "a body too large is final, not retried"
+    );
+}
