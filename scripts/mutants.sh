@@ -11,14 +11,14 @@
 #   waiting  the facade's waiting: poll pacing, shared loops, streams, the per-service adapters
 #   facade   every file of crates/assistants/src
 #   runtime  crates/api-runtime (its own tests)
-# e.g. `scripts/mutants.sh core --list`, `scripts/mutants.sh waiting --iterate` (skips the
+# e.g. `scripts/mutants.sh core --list`, `scripts/mutants.sh facade --file 'crates/assistants/src/flowhunt/*.rs'`, `scripts/mutants.sh waiting --iterate` (skips the
 # mutants an earlier run caught), `scripts/mutants.sh core --shard 1/2`.
 #
 # Tests run: every test target of the package (`cargo test --tests`: unit and integration
 # tests; doctests are examples and are left out, they would cost a build each). The builds use
 # the `mutants` profile (no debug info), so the dev build's artefacts stay in target/.
 #
-# Results: target/mutants/<SET>/mutants.out/{caught,missed,unviable,timeout}.txt and
+# Results: target/mutants/<SET>/mutants.out/ (or $MUTANTS_OUT/mutants.out/){caught,missed,unviable,timeout}.txt and
 # outcomes.json (under target/, never committed). --in-place builds in this checkout so the
 # warm target/ is reused; cargo-mutants puts each file back after its mutant; if the run is
 # killed mid-mutant, `git checkout crates` restores the sources.
@@ -53,5 +53,5 @@ runtime) args=(-p assistants-api-runtime) ;;
     ;;
 esac
 
-exec cargo mutants --in-place --profile mutants --timeout 90 --output "target/mutants/$set_name" \
+exec cargo mutants --in-place --profile mutants --timeout 90 --output "${MUTANTS_OUT:-target/mutants/$set_name}" \
     --cargo-test-arg=--tests "${args[@]}" "$@"
