@@ -15,6 +15,7 @@ use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeIm
 
 mod open_enum;
 mod operations;
+mod raw_json;
 
 #[derive(Parser)]
 #[command(name = "xtask", about = "Workspace automation for assistants-rs")]
@@ -142,6 +143,10 @@ fn generate(root: &Path, target: &Target) -> Result<(String, String)> {
                 .parse::<proc_macro2::TokenStream>()
                 .map_err(|e| anyhow::anyhow!("inner type: {e}"))?,
         );
+    let raw = raw_json::collect(&spec).with_context(|| format!("x-raw-json in {}", target.spec))?;
+    for schema in &raw {
+        settings.with_replacement(&schema.name, raw_json::WRAPPER, std::iter::empty());
+    }
     for open_enum in &open {
         settings.with_replacement(
             &open_enum.name,
@@ -155,6 +160,7 @@ fn generate(root: &Path, target: &Target) -> Result<(String, String)> {
         .with_context(|| format!("generating from {}", target.spec))?;
     let mut ast: syn::File = syn::parse2(tokens).context("progenitor produced unparsable code")?;
     open_enum::inject(&mut ast, &open, &spec)?;
+    raw_json::inject(&mut ast, &raw)?;
     operations::inject(&mut ast, &spec)?;
     let client = format_file(root, target, ast)?;
 

@@ -9,6 +9,8 @@
 //!   each client crate hands [`execute`] to progenitor's `exec` hook, so every response body,
 //!   success or error, fails after at most [`Limits::max_body_bytes`] were buffered, and
 //!   [`is_too_large`] recognises that failure.
+//! - [`RawJson`]: a free-form JSON object kept as its text (validated, parsed only when asked),
+//!   which the generators substitute for schemas marked `x-raw-json`.
 //!
 //! TLS is rustls by default (feature `rustls`: the platform's root certificates, the `aws-lc-rs`
 //! provider, built with the C compiler the linker already needs); feature `native-tls` selects
@@ -34,6 +36,7 @@
 mod error;
 mod limits;
 mod operation;
+mod raw_json;
 pub mod redirect;
 mod service;
 
@@ -41,6 +44,7 @@ pub use operation::Operation;
 
 pub use error::ClientError;
 pub use limits::{Limits, execute, is_too_large};
+pub use raw_json::RawJson;
 pub use service::{Auth, Service, checked_base_url, redact_userinfo};
 
 #[doc(hidden)]
