@@ -205,3 +205,87 @@ impl schemars::JsonSchema for RawJson {
         .into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::RawJson;
+
+    #[derive(serde::Deserialize, serde::Serialize, Debug, PartialEq)]
+    struct Holder {
+        id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        extra: Option<RawJson>,
+    }
+
+    #[test]
+    fn keeps_the_text_byte_for_byte() {
+        let inner = r#"{ "z": 1.50, "a": {"deep": [1e3, "\u00e9", null]}, "z": 2 }"#;
+        let text = format!(r#"{{"id": "x", "extra": {inner}}}"#);
+        let holder: Holder = serde_json::from_str(&text).unwrap();
+        let raw = holder.extra.as_ref().unwrap();
+        assert_eq!(raw.get(), inner);
+        // Serializing writes the same bytes back: number spelling, escapes, duplicate keys.
+        let encoded = serde_json::to_string(&holder).unwrap();
+        assert_eq!(encoded, format!(r#"{{"id":"x","extra":{inner}}}"#));
+    }
+
+    #[test]
+    fn invalid_json_and_non_objects_are_decode_errors() {
+        let bad = serde_json::from_str::<Holder>(r#"{"id": "x", "extra": {"a": tru}}"#).unwrap_err();
+        assert_eq!(bad.classify(), serde_json::error::Category::Syntax);
+        for other in ["[1]", "\"text\"", "true", "3"] {
+            let text = format!(r#"{{"id": "x", "extra": {other}}}"#);
+            let err = serde_json::from_str::<Holder>(&text).unwrap_err();
+            assert_eq!(err.classify(), serde_json::error::Category::Data, "{other}");
+            assert!(err.to_string().contains("expected a JSON object"), "{err}");
+        }
+        let absent: Holder = serde_json::from_str(r#"{"id": "x", "extra": null}"#).unwrap();
+        assert_eq!(absent.extra, None);
+        assert!(RawJson::from_text("{").is_err());
+        assert!(RawJson::from_value(&json!([1])).is_err());
+    }
+
+    #[test]
+    fn parses_only_when_asked() {
+        #[derive(serde::Deserialize)]
+        struct App<'a> {
+            name: &'a str,
+            version: String,
+        }
+        let raw = RawJson::from_text(r#" {"name": "VS_CODE", "version": "2.3.1", "new": {}} "#).unwrap();
+        assert_eq!(raw.get(), r#"{"name": "VS_CODE", "version": "2.3.1", "new": {}}"#);
+        let app: App<'_> = raw.parse().unwrap();
+        assert_eq!((app.name, app.version.as_str()), ("VS_CODE", "2.3.1"));
+        assert_eq!(
+            raw.to_value().unwrap(),
+            json!({"name": "VS_CODE", "version": "2.3.1", "new": {}})
+        );
+        assert!(raw.parse::<Vec<u8>>().is_err());
+    }
+
+    #[test]
+    fn decodes_from_a_value_and_equality_is_json_equality() {
+        let value = json!({"id": "x", "extra": {"b": [1, 2], "a": "t"}});
+        let from_value: Holder = serde_json::from_value(value.clone()).unwrap();
+        let from_text: Holder =
+            serde_json::from_str(r#"{"id": "x", "extra": { "a" : "t", "b": [1,2] }}"#).unwrap();
+        assert_ne!(from_value.extra.as_ref().unwrap().get(), from_text.extra.as_ref().unwrap().get());
+        assert_eq!(from_value, from_text);
+        assert_eq!(serde_json::to_value(&from_text).unwrap(), value);
+        let different = RawJson::from_value(&json!({"a": "t", "b": [2, 1]})).unwrap();
+        assert_ne!(from_text.extra.unwrap(), different);
+        assert_eq!(
+            format!("{different:?}"),
+            r#"RawJson({"a":"t","b":[2,1]})"#
+        );
+    }
+
+    #[test]
+    fn schema_is_an_object() {
+        let schema = serde_json::to_value(schemars::schema_for!(RawJson)).unwrap();
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["additionalProperties"], true);
+    }
+}
