@@ -103,7 +103,8 @@ proptest! {
 /// bytes-to-bytes round trip, whatever their spacing, key order, number spelling and escapes.
 #[test]
 fn pieces_free_form_parts_are_kept_byte_for_byte() {
-    let application = r#"{ "name":"VS_CODE",  "version" : "2.3.1", "zz_new": [1.50, 1e3, "\u00e9\n"], "name": "dup" }"#;
+    let application =
+        r#"{ "name":"VS_CODE",  "version" : "2.3.1", "zz_new": [1.50, 1e3, "\u00e9\n"], "name": "dup" }"#;
     let reference = r#"{"type": "SUMMARY", "text": "caf\u00e9", "nested": {"deep": [[{}]]}}"#;
     let text = fixture("pieces/conversations.json").to_string();
     let mut value: Value = serde_json::from_str(&text).expect("the fixture is JSON");
@@ -120,14 +121,24 @@ fn pieces_free_form_parts_are_kept_byte_for_byte() {
     let raw_application = first.application.as_ref().expect("application");
     assert_eq!(raw_application.get(), application);
     let annotations = first.annotations.as_ref().expect("annotations");
-    assert_eq!(annotations.iterable[0].reference.as_ref().expect("reference").get(), reference);
+    assert_eq!(
+        annotations.iterable[0]
+            .reference
+            .as_ref()
+            .expect("reference")
+            .get(),
+        reference
+    );
 
     let encoded = serde_json::to_string(&typed).expect("encodes");
     assert!(encoded.contains(application), "{encoded}");
     assert!(encoded.contains(reference), "{encoded}");
     let again: pieces_api::types::Conversations = serde_json::from_str(&encoded).expect("re-decodes");
     assert_eq!(again, typed);
-    assert_eq!(again.iterable[0].application.as_ref().map(|a| a.get()), Some(application));
+    assert_eq!(
+        again.iterable[0].application.as_ref().map(|a| a.get()),
+        Some(application)
+    );
 
     // Parsed only when asked; the duplicate key keeps its last value, as serde_json does.
     let parsed = raw_application.to_value().expect("parses");

@@ -167,7 +167,9 @@ impl PartialEq for RawJson {
 
 impl fmt::Debug for RawJson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("RawJson").field(&format_args!("{}", self.get())).finish()
+        f.debug_tuple("RawJson")
+            .field(&format_args!("{}", self.get()))
+            .finish()
     }
 }
 
@@ -271,15 +273,15 @@ mod tests {
         let from_value: Holder = serde_json::from_value(value.clone()).unwrap();
         let from_text: Holder =
             serde_json::from_str(r#"{"id": "x", "extra": { "a" : "t", "b": [1,2] }}"#).unwrap();
-        assert_ne!(from_value.extra.as_ref().unwrap().get(), from_text.extra.as_ref().unwrap().get());
+        assert_ne!(
+            from_value.extra.as_ref().unwrap().get(),
+            from_text.extra.as_ref().unwrap().get()
+        );
         assert_eq!(from_value, from_text);
         assert_eq!(serde_json::to_value(&from_text).unwrap(), value);
         let different = RawJson::from_value(&json!({"a": "t", "b": [2, 1]})).unwrap();
         assert_ne!(from_text.extra.unwrap(), different);
-        assert_eq!(
-            format!("{different:?}"),
-            r#"RawJson({"a":"t","b":[2,1]})"#
-        );
+        assert_eq!(format!("{different:?}"), r#"RawJson({"a":"t","b":[2,1]})"#);
     }
 
     #[test]

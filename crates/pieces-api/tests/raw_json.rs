@@ -19,7 +19,9 @@ async fn serve(body: String) -> (MockServer, Client) {
     server
         .mock_async(|when, then| {
             when.method(httpmock::Method::GET).path("/conversations");
-            then.status(200).header("content-type", "application/json").body(body);
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(body);
         })
         .await;
     let client = Client::with_base_url(&server.base_url()).expect("a loopback URL");
@@ -29,7 +31,12 @@ async fn serve(body: String) -> (MockServer, Client) {
 #[tokio::test]
 async fn free_form_parts_arrive_as_sent_and_parse_on_demand() {
     let (_server, client) = serve(snapshot(APPLICATION)).await;
-    let snapshot = client.conversations_snapshot().send().await.expect("decodes").into_inner();
+    let snapshot = client
+        .conversations_snapshot()
+        .send()
+        .await
+        .expect("decodes")
+        .into_inner();
     let application: &RawJson = snapshot.iterable[0].application.as_ref().expect("application");
     assert_eq!(application.get(), APPLICATION);
     assert_eq!(application.to_value().expect("parses")["zz_new"]["score"], 1.5);
