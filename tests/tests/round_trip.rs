@@ -91,9 +91,16 @@ proptest! {
     }
 
     #[test]
-    fn pieces_conversations(texts in texts(3), (key, value) in extra()) {
+    fn pieces_conversations(texts in texts(5), (key, value) in extra()) {
         let conversations = fixture("pieces/conversations.json");
-        let pointers = ["/iterable/0/name", "/iterable/0/type", "/schema/semantic"];
+        // The last two are inside free-form parts (`RawJson`), kept as text.
+        let pointers = [
+            "/iterable/0/name",
+            "/iterable/0/type",
+            "/schema/semantic",
+            "/iterable/0/application/name",
+            "/iterable/0/messages/iterable/0/reference/fragment/string/raw",
+        ];
         let conversations = varied(&conversations, &pointers, &texts, "/iterable/0", (&key, value));
         round_trip::<pieces_api::types::Conversations>(&conversations, &pointers)?;
     }
