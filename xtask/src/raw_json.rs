@@ -114,3 +114,42 @@ pub fn inject(file: &mut syn::File, schemas: &[RawSchema]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::collect;
+
+    fn spec(schemas: &str) -> openapiv3::OpenAPI {
+        let text = format!(
+            "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths: {{}}\ncomponents:\n  schemas:\n{schemas}"
+        );
+        serde_norway::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn collects_marked_free_form_objects() {
+        let found = collect(&spec(
+            "    free_form:\n      type: object\n      additionalProperties: true\n      x-raw-json: true\n",
+        ))
+        .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].name, "FreeForm");
+    }
+
+    #[test]
+    fn rejects_shapes_raw_json_cannot_stand_for() {
+        let cases = [
+            // Not free-form: typed properties would be lost.
+            "    F:\n      type: object\n      properties: {a: {type: string}}\n      additionalProperties: true\n      x-raw-json: true\n",
+            "    F:\n      type: object\n      x-raw-json: true\n",
+            "    F:\n      type: string\n      x-raw-json: true\n",
+            "    F:\n      type: object\n      additionalProperties: true\n      x-raw-json: yes please\n",
+            // Under a composition serde would buffer it (untagged enum or flatten).
+            "    F:\n      type: object\n      additionalProperties: true\n      x-raw-json: true\n    U:\n      oneOf: [{$ref: '#/components/schemas/F'}, {type: string}]\n",
+            "    F:\n      type: object\n      additionalProperties: true\n      x-raw-json: true\n    A:\n      type: object\n      properties:\n        x:\n          allOf: [{$ref: '#/components/schemas/F'}]\n",
+        ];
+        for case in cases {
+            assert!(collect(&spec(case)).is_err(), "accepted:\n{case}");
+        }
+    }
+}
