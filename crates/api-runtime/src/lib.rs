@@ -11,6 +11,8 @@
 //!   [`is_too_large`] recognises that failure.
 //! - [`RawJson`]: a free-form JSON object kept as its text (validated, parsed only when asked),
 //!   which the generators substitute for schemas marked `x-raw-json`.
+//! - [`Timestamp`]: an RFC 3339 date-time keeping the text it was decoded from, read without
+//!   chrono's general parser in the common UTC form (the Pieces client's `format: date-time`).
 //!
 //! TLS is rustls by default (feature `rustls`: the platform's root certificates, the `aws-lc-rs`
 //! provider, built with the C compiler the linker already needs); feature `native-tls` selects
@@ -39,6 +41,7 @@ mod operation;
 mod raw_json;
 pub mod redirect;
 mod service;
+mod timestamp;
 
 pub use operation::Operation;
 
@@ -46,6 +49,7 @@ pub use error::ClientError;
 pub use limits::{Limits, execute, is_too_large};
 pub use raw_json::RawJson;
 pub use service::{Auth, Service, checked_base_url, redact_userinfo};
+pub use timestamp::Timestamp;
 
 #[doc(hidden)]
 pub mod __private {

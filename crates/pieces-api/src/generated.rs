@@ -151,7 +151,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub schema: ::std::option::Option<EmbeddedModelSchema>,
         ///RFC 3339, UTC with microseconds in practice.
-        pub value: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub value: crate::Timestamp,
     }
     impl GroupedTimestamp {
         pub fn builder() -> builder::GroupedTimestamp {
@@ -1067,7 +1067,7 @@ pub mod types {
                 ::std::option::Option<super::EmbeddedModelSchema>,
                 ::std::string::String,
             >,
-            value: ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
+            value: ::std::result::Result<crate::Timestamp, ::std::string::String>,
         }
         impl ::std::default::Default for GroupedTimestamp {
             fn default() -> Self {
@@ -1101,7 +1101,7 @@ pub mod types {
             }
             pub fn value<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.value = value

@@ -83,7 +83,7 @@ mod identifiers;
 )]
 pub mod mock;
 
-pub use assistants_api_runtime::{ClientError, Limits, RawJson};
+pub use assistants_api_runtime::{ClientError, Limits, RawJson, Timestamp};
 pub use discover::{
     DISCOVERY_PORTS, DISCOVERY_TIMEOUT, HEALTH_PATH, base_url_or_probe, discover_base_url, probe,
 };
