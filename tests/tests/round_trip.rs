@@ -107,7 +107,8 @@ proptest! {
 }
 
 /// The free-form parts of a Pieces snapshot (`RawJson`) come back byte for byte through a
-/// bytes-to-bytes round trip, whatever their spacing, key order, number spelling and escapes.
+/// bytes-to-bytes round trip, whatever their spacing, key order, number spelling and escapes,
+/// and so do its timestamps (`Timestamp`).
 #[test]
 fn pieces_free_form_parts_are_kept_byte_for_byte() {
     let application =
@@ -138,6 +139,12 @@ fn pieces_free_form_parts_are_kept_byte_for_byte() {
     );
 
     let encoded = serde_json::to_string(&typed).expect("encodes");
+    // Timestamps keep the server's spelling too (chrono would write `44.100Z`).
+    assert_eq!(first.updated.value.text(), Some("2023-10-27T09:12:44.1Z"));
+    assert!(
+        encoded.contains(r#""value":"2023-10-27T09:12:44.1Z""#),
+        "{encoded}"
+    );
     assert!(encoded.contains(application), "{encoded}");
     assert!(encoded.contains(reference), "{encoded}");
     let again: pieces_api::types::Conversations = serde_json::from_str(&encoded).expect("re-decodes");
