@@ -50,6 +50,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Free-form nested objects (the spec's `FreeForm`: applications, models, scores, ...) are
+//! [`RawJson`]: their text is checked on decode and parsed only when asked
+//! ([`RawJson::parse`], [`RawJson::to_value`]), and written back unchanged. Timestamps are
+//! [`Timestamp`]: a `chrono::DateTime<Utc>` (by `Deref`) that also keeps the server's text.
+//!
 //! Feature `mock` adds `mock::MockServerExt`: typed httpmock helpers for every operation, for
 //! tests of code that uses this crate. TLS (for a PiecesOS behind an https proxy) is rustls by
 //! default; feature `native-tls` selects the system's TLS library.
