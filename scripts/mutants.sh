@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
-# Mutation testing of the facade's retry, deadline, validation and conversion code: each
-# mutant is one small change cargo-mutants makes to one function; the `assistants` test suite
-# must fail ("caught") for it. Not part of .ci/run: each mutant rebuilds the facade and its
-# eight test binaries (about a minute on 2 cores).
+# Mutation testing: each mutant is one small change cargo-mutants makes to one function; the
+# tests must fail ("caught") for it. Not part of .ci/run: on 2 cores each mutant rebuilds the
+# crate and relinks its test binaries (20-60 s), so the whole facade (~530 mutants) takes hours.
 #
 #   cargo install cargo-mutants --locked      # once, from crates.io
-#   scripts/mutants.sh                        # this subset, 120 s per test run (--in-place is
-#                                             # always one job: -j 1 is implied and refused)
-#   scripts/mutants.sh --list                 # only list the mutants (90)
-#   scripts/mutants.sh --baseline skip        # when `cargo test -p assistants` just passed
-# Other arguments go to cargo-mutants. Other files: run the same command with other --file
-# and -p (without --file, cargo-mutants mutates the whole workspace: ~1900 mutants).
+#   scripts/mutants.sh [SET] [cargo-mutants arguments...]
 #
-# Results: target/mutants/mutants.out/{caught,missed,unviable,timeout}.txt and outcomes.json
-# (under target/, so never committed).
+# SET (default `core`):
+#   core     the facade's call path: retry, deadline, validation, conversion, call, error
+#   waiting  the facade's waiting: poll pacing, shared loops, streams, the per-service adapters
+#   facade   every file of crates/assistants/src
+#   runtime  crates/api-runtime (its own tests)
+# e.g. `scripts/mutants.sh core --list`, `scripts/mutants.sh waiting --iterate` (skips the
+# mutants an earlier run caught), `scripts/mutants.sh core --shard 1/2`.
 #
-# --in-place builds in this checkout so the warm target/ is reused (a copy of the tree would
-# rebuild every dependency first). cargo-mutants puts each file back after its mutant; if the
-# run is killed mid-mutant, `git checkout crates/assistants/src` restores the sources.
+# Tests run: every test target of the package (`cargo test --tests`: unit and integration
+# tests; doctests are examples and are left out, they would cost a build each). The builds use
+# the `mutants` profile (no debug info), so the dev build's artefacts stay in target/.
+#
+# Results: target/mutants/<SET>/mutants.out/{caught,missed,unviable,timeout}.txt and
+# outcomes.json (under target/, never committed). --in-place builds in this checkout so the
+# warm target/ is reused; cargo-mutants puts each file back after its mutant; if the run is
+# killed mid-mutant, `git checkout crates` restores the sources.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,9 +30,28 @@ if ! command -v cargo-mutants >/dev/null; then
     exit 2
 fi
 
-exec cargo mutants --in-place --timeout 120 --output target/mutants -p assistants \
-    --file crates/assistants/src/retry.rs \
-    --file crates/assistants/src/deadline.rs \
-    --file crates/assistants/src/validate.rs \
-    --file crates/assistants/src/convert.rs \
-    "$@"
+set_name=core
+if [[ $# -gt 0 && $1 != -* ]]; then
+    set_name=$1
+    shift
+fi
+src=crates/assistants/src
+case $set_name in
+core)
+    args=(-p assistants)
+    for f in retry deadline validate convert call error; do args+=(--file "$src/$f.rs"); done
+    ;;
+waiting)
+    args=(-p assistants --file "$src/poll.rs" --file "$src/shared.rs" --file "$src/stream.rs"
+        --file "$src/flowhunt/**" --file "$src/flowgen/**" --file "$src/pieces/**")
+    ;;
+facade) args=(-p assistants) ;;
+runtime) args=(-p assistants-api-runtime) ;;
+*)
+    echo "unknown set '$set_name': core, waiting, facade or runtime" >&2
+    exit 2
+    ;;
+esac
+
+exec cargo mutants --in-place --profile mutants --timeout 90 --output "target/mutants/$set_name" \
+    --cargo-test-arg=--tests "${args[@]}" "$@"

@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeImpl};
 
+mod lean;
 mod open_enum;
 mod operations;
 mod raw_json;
@@ -181,6 +182,7 @@ fn generate(root: &Path, target: &Target) -> Result<(String, String)> {
     open_enum::inject(&mut ast, &open, &spec)?;
     raw_json::inject(&mut ast, &raw)?;
     operations::inject(&mut ast, &spec)?;
+    lean::apply(&mut ast);
     let client = format_file(root, target, ast)?;
 
     // The mocks name the crate's own types (`use crate::*`): they are a module of the crate.

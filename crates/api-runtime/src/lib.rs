@@ -40,6 +40,7 @@ mod limits;
 mod operation;
 mod raw_json;
 pub mod redirect;
+mod response;
 mod service;
 mod timestamp;
 
@@ -48,6 +49,7 @@ pub use operation::Operation;
 pub use error::ClientError;
 pub use limits::{Limits, execute, is_too_large};
 pub use raw_json::RawJson;
+pub use response::from_response;
 pub use service::{Auth, Service, checked_base_url, redact_userinfo};
 pub use timestamp::Timestamp;
 

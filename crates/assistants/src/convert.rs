@@ -232,6 +232,77 @@ mod tests {
         assert_eq!(parse_retry_after("soon"), None);
     }
 
+    /// A FastAPI 422 body, as the generated clients decode it.
+    const UNPROCESSABLE: &str =
+        r#"{"detail":[{"type":"missing","loc":["body","message"],"msg":"Field required"}]}"#;
+
+    fn declared<T>(inner: T, status: u16) -> progenitor_client::Error<T> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::RETRY_AFTER,
+            reqwest::header::HeaderValue::from_static("3"),
+        );
+        let status = reqwest::StatusCode::from_u16(status).unwrap();
+        progenitor_client::Error::ErrorResponse(progenitor_client::ResponseValue::new(inner, status, headers))
+    }
+
+    fn api_parts(error: Error) -> (u16, String, String, Option<Duration>) {
+        match error {
+            Error::Api {
+                status,
+                message,
+                body,
+                retry_after,
+                ..
+            } => (status, message, body, retry_after),
+            other => panic!("not an Api error: {other:?}"),
+        }
+    }
+
+    #[cfg(feature = "flowhunt")]
+    #[tokio::test]
+    async fn a_declared_flowhunt_422_keeps_the_servers_field_messages() {
+        let body: flowhunt_api::types::HttpValidationError = serde_json::from_str(UNPROCESSABLE).unwrap();
+        let error = from_generated(Service::FlowHunt, declared(body, 422), 1024).await;
+        let (status, message, body, retry_after) = api_parts(error);
+        assert_eq!((status, message.as_str()), (422, "body.message: Field required"));
+        assert!(body.contains("Field required"), "{body}");
+        assert_eq!(retry_after, Some(Duration::from_secs(3)));
+    }
+
+    #[cfg(feature = "flowgen")]
+    #[tokio::test]
+    async fn a_declared_flowgen_422_keeps_the_servers_field_messages() {
+        let body: flowgen_api::types::HttpValidationError = serde_json::from_str(UNPROCESSABLE).unwrap();
+        let error = from_generated(Service::FlowGen, declared(body, 422), 1024).await;
+        let (status, message, body, _) = api_parts(error);
+        assert_eq!((status, message.as_str()), (422, "body.message: Field required"));
+        assert!(body.contains("Field required"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_declared_error_without_a_body_invents_no_text() {
+        let error = from_generated(Service::Pieces, declared((), 404), 1024).await;
+        let (status, message, body, _) = api_parts(error);
+        assert_eq!((status, message.as_str(), body.as_str()), (404, "", ""));
+    }
+
+    #[tokio::test]
+    async fn an_undecodable_body_of_multibyte_text_gets_a_full_length_excerpt() {
+        // Two bytes per character: the excerpt's byte window must hold more than EXCERPT_CHARS
+        // characters, so the excerpt is cut there (with its ellipsis) and not earlier.
+        let bytes = bytes::Bytes::from("é".repeat(4 * EXCERPT_CHARS));
+        let source = serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_err();
+        let error = progenitor_client::Error::<()>::InvalidResponsePayload(bytes, source);
+        match from_generated(Service::Pieces, error, 1024).await {
+            Error::Decode { excerpt, .. } => {
+                assert_eq!(excerpt.chars().count(), EXCERPT_CHARS + 1, "{excerpt}");
+                assert!(excerpt.ends_with('…'));
+            }
+            other => panic!("not a Decode error: {other:?}"),
+        }
+    }
+
     #[tokio::test]
     async fn a_body_in_several_chunks_is_read_whole_up_to_the_bound() {
         let chunks = || {

@@ -239,3 +239,19 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_are_named_as_their_vendors_spell_them_in_every_message() {
+        let names = [Service::FlowHunt, Service::Pieces, Service::FlowGen].map(|s| s.to_string());
+        assert_eq!(names, ["FlowHunt", "Pieces", "FlowGen"]);
+        let error = Error::TooLarge {
+            service: Service::FlowGen,
+            limit: 1024,
+        };
+        assert!(error.to_string().starts_with("FlowGen"), "{error}");
+    }
+}

@@ -313,10 +313,46 @@ mod tests {
         }
     }
 
+    /// A transport error that says the request never left (as a refused connection does).
+    fn never_sent() -> Error {
+        let source = reqwest::Client::new().get("http://[::1").build().unwrap_err();
+        Error::Transport {
+            service: Service::FlowGen,
+            not_sent: true,
+            source: std::sync::Arc::new(source),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_non_idempotent_call_that_provably_never_left_is_sent_again() {
+        let calls = AtomicU32::new(0);
+        let result = with_retry(
+            &RetryPolicy::standard(),
+            Idempotency::NonIdempotent,
+            "create",
+            || async {
+                match calls.fetch_add(1, Ordering::SeqCst) {
+                    0 => Err(never_sent()),
+                    _ => Ok("created"),
+                }
+            },
+        )
+        .await;
+        assert_eq!(result.unwrap(), "created");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// Fails (on virtual time, so at once) a retry loop that would never end.
+    async fn bounded<T>(retry: impl Future<Output = T>) -> T {
+        tokio::time::timeout(Duration::from_secs(24 * 3600), retry)
+            .await
+            .expect("the retries never ended")
+    }
+
     #[tokio::test(start_paused = true)]
     async fn safe_calls_retry_until_the_attempts_run_out_and_not_on_client_errors() {
         let calls = AtomicU32::new(0);
-        let result: Result<(), _> = with_retry(
+        let result: Result<(), _> = bounded(with_retry(
             &RetryPolicy::standard().with_seed(3),
             Idempotency::Safe,
             "get",
@@ -324,7 +360,7 @@ mod tests {
                 calls.fetch_add(1, Ordering::SeqCst);
                 Err(api(503, None))
             },
-        )
+        ))
         .await;
         assert!(result.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), 3);

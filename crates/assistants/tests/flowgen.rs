@@ -5,6 +5,15 @@ use std::time::Duration;
 use assistants::{AnswerWith, Error, FlowGen, NoInput, Outcome, PollPolicy, Settings};
 use assistants_sandbox::{DEFAULT_API_KEY, FlowgenContract, Sandbox};
 
+/// A wait that has not ended after this long has hung: the test fails instead of waiting
+/// (virtual time in the paused tests, so they fail at once).
+const WAIT: Duration = Duration::from_secs(10);
+
+/// `wait`'s output, failing the test when it stalls.
+async fn within<F: std::future::Future>(wait: F) -> F::Output {
+    tokio::time::timeout(WAIT, wait).await.expect("the wait stalled")
+}
+
 fn flowgen(sandbox: &Sandbox, poll: Duration) -> FlowGen {
     let api = flowgen_api::Client::with_api_key(&sandbox.base_url(), DEFAULT_API_KEY.into()).unwrap();
     FlowGen::new(api, Settings::default().with_poll(PollPolicy::fixed(poll)))
@@ -24,17 +33,16 @@ async fn documented_contract_answers_questions_and_returns_the_turn() {
     let fg = flowgen(&sandbox, Duration::from_millis(1));
     let chat = fg.create_chat("Trip", "flow1").await.unwrap();
     let mut asked = Vec::new();
-    let outcome = fg
-        .send_and_wait(
-            &chat.id,
-            "Book it after my approval",
-            AnswerWith(|prompt: &str| {
-                asked.push(prompt.to_string());
-                Some("yes".to_string())
-            }),
-        )
-        .await
-        .unwrap();
+    let outcome = within(fg.send_and_wait(
+        &chat.id,
+        "Book it after my approval",
+        AnswerWith(|prompt: &str| {
+            asked.push(prompt.to_string());
+            Some("yes".to_string())
+        }),
+    ))
+    .await
+    .unwrap();
     let Outcome::Completed { answer, messages } = outcome else {
         panic!("expected completion, got {outcome:?}")
     };
@@ -56,8 +64,7 @@ async fn documented_contract_answers_questions_and_returns_the_turn() {
     );
 
     // A second turn is not confused by the first run's terminal status.
-    let outcome = fg
-        .send_and_wait(&chat.id, "and now the hotel", NoInput)
+    let outcome = within(fg.send_and_wait(&chat.id, "and now the hotel", NoInput))
         .await
         .unwrap();
     assert_eq!(
@@ -71,7 +78,9 @@ async fn open_source_contract_blocks_on_send_and_has_no_history() {
     let sandbox = sandbox(FlowgenContract::OpenSource).await;
     let fg = flowgen(&sandbox, Duration::from_millis(1));
     let chat = fg.create_chat("Trip", "flow1").await.unwrap();
-    let outcome = fg.send_and_wait(&chat.id, "hello there", NoInput).await.unwrap();
+    let outcome = within(fg.send_and_wait(&chat.id, "hello there", NoInput))
+        .await
+        .unwrap();
     assert!(matches!(outcome, Outcome::Completed { .. }), "{outcome:?}");
     assert_eq!(
         fg.get_chat(&chat.id).await.unwrap().status,
@@ -94,14 +103,13 @@ async fn open_source_contract_blocks_on_send_and_has_no_history() {
         ),
         "{err}"
     );
-    let answered = fg
-        .send_and_wait(
-            &chat.id,
-            "needs human input",
-            AnswerWith(|_: &str| Some("ok".into())),
-        )
-        .await
-        .unwrap();
+    let answered = within(fg.send_and_wait(
+        &chat.id,
+        "needs human input",
+        AnswerWith(|_: &str| Some("ok".into())),
+    ))
+    .await
+    .unwrap();
     assert!(matches!(answered, Outcome::Completed { .. }), "{answered:?}");
 }
 
@@ -111,8 +119,7 @@ async fn unanswered_questions_and_failures_are_outcomes() {
         let sandbox = sandbox(contract).await;
         let fg = flowgen(&sandbox, Duration::from_millis(1));
         let chat = fg.create_chat("t", "flow1").await.unwrap();
-        let needs = fg
-            .send_and_wait(&chat.id, "I need human input here", NoInput)
+        let needs = within(fg.send_and_wait(&chat.id, "I need human input here", NoInput))
             .await
             .unwrap();
         assert!(
@@ -120,8 +127,7 @@ async fn unanswered_questions_and_failures_are_outcomes() {
             "{contract:?}: {needs:?}"
         );
         let chat = fg.create_chat("t", "flow1").await.unwrap();
-        let failed = fg
-            .send_and_wait(&chat.id, "please [fail]", NoInput)
+        let failed = within(fg.send_and_wait(&chat.id, "please [fail]", NoInput))
             .await
             .unwrap();
         assert!(
@@ -136,7 +142,7 @@ async fn unanswered_questions_and_failures_are_outcomes() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn many_waiters_share_one_poll_loop() {
     let sandbox = sandbox(FlowgenContract::Documented).await;
     let fg = flowgen(&sandbox, Duration::from_millis(20));
@@ -145,7 +151,7 @@ async fn many_waiters_share_one_poll_loop() {
     let send = {
         let fg = fg.clone();
         let id = chat.id.clone();
-        tokio::spawn(async move { fg.send_and_wait(&id, "wait for my approval", NoInput).await })
+        tokio::spawn(async move { within(fg.send_and_wait(&id, "wait for my approval", NoInput)).await })
     };
     assert!(matches!(send.await.unwrap().unwrap(), Outcome::NeedsInput { .. }));
     let before = sandbox.requests_for("get_chat");
@@ -157,13 +163,12 @@ async fn many_waiters_share_one_poll_loop() {
     let answer = async {
         fg.send_input(&chat.id, "yes").await.unwrap();
     };
-    let (results, ()) = tokio::join!(futures::future::join_all(waiters), answer);
+    let (results, ()) = tokio::join!(within(futures::future::join_all(waiters)), answer);
     assert!(results.iter().all(|r| r.is_ok()));
     let polls = sandbox.requests_for("get_chat") - before;
-    assert!(
-        polls < 20,
-        "200 waiters made {polls} status reads: requests scale with chats, not waiters"
-    );
+    // One loop for 200 waiters: its one status read (virtual time, instant replies) after the
+    // answer sees the run completed.
+    assert_eq!(polls, 1, "200 waiters made {polls} status reads");
 }
 
 #[tokio::test]
@@ -174,7 +179,7 @@ async fn invalid_ids_and_messages_never_reach_the_server() {
         assert!(matches!(fg.get_chat(id).await, Err(Error::InvalidArgument(_))));
     }
     assert!(matches!(
-        fg.send_and_wait("abc", "", NoInput).await,
+        within(fg.send_and_wait("abc", "", NoInput)).await,
         Err(Error::InvalidArgument(_))
     ));
     assert!(sandbox.requests().is_empty(), "{:?}", sandbox.requests());
@@ -191,7 +196,7 @@ async fn invalid_ids_and_messages_never_reach_the_server() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn handles_taken_per_request_from_one_client_share_one_poll_loop() {
     let sandbox = sandbox(FlowgenContract::Documented).await;
     let client = assistants::Client::new(
@@ -203,8 +208,7 @@ async fn handles_taken_per_request_from_one_client_share_one_poll_loop() {
     let chat = client.flowgen().unwrap().create_chat("t", "flow1").await.unwrap();
     let first = client.flowgen().unwrap();
     let id = chat.id.clone();
-    let asked = first
-        .send_and_wait(&id, "wait for my approval", NoInput)
+    let asked = within(first.send_and_wait(&id, "wait for my approval", NoInput))
         .await
         .unwrap();
     assert!(matches!(asked, Outcome::NeedsInput { .. }));
@@ -220,63 +224,129 @@ async fn handles_taken_per_request_from_one_client_share_one_poll_loop() {
         }
     });
     let answer = async { client.flowgen().unwrap().send_input(&id, "yes").await.unwrap() };
-    let (results, ()) = tokio::join!(futures::future::join_all(waiters), answer);
+    let (results, ()) = tokio::join!(within(futures::future::join_all(waiters)), answer);
     assert!(results.iter().all(|r| r.is_ok()));
     let polls = sandbox.requests_for("get_chat") - before;
-    assert!(
-        polls < 20,
-        "100 handles made {polls} status reads: one loop per chat"
-    );
+    // One loop for 100 handles of one client: one status read, as for one waiter.
+    assert_eq!(polls, 1, "100 handles made {polls} status reads");
 }
 
-#[tokio::test]
+/// Requests a [`slow_server`] received, by `"METHOD /path"`.
+type Hits = std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u32>>>;
+
+/// A loopback HTTP/1.1 server on tokio's clock: it answers each request with the JSON `body`
+/// of `route(method, path)` after its delay, which is virtual time under a paused clock (unlike
+/// httpmock's real sleeps), and counts requests as they arrive.
+async fn slow_server(route: fn(&str, &str) -> (Duration, &'static str)) -> (String, Hits) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let hits = Hits::default();
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let hits = counted.clone();
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // Requests on this keep-alive connection, one after the other (bounded).
+                for _request in 0..100 {
+                    let head_end = loop {
+                        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break at + 4;
+                        }
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) if buffer.len() + n <= 64 * 1024 => buffer.extend_from_slice(&chunk[..n]),
+                            Ok(_) => return,
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().to_string())
+                        })
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    while buffer.len() < head_end + length.min(64 * 1024) {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buffer.drain(..head_end + length);
+                    let mut words = head.split_whitespace();
+                    let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+                    *hits
+                        .lock()
+                        .unwrap()
+                        .entry(format!("{method} {path}"))
+                        .or_default() += 1;
+                    let (delay, body) = route(method, path);
+                    tokio::time::sleep(delay).await;
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if socket.write_all(response.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (base, hits)
+}
+
+/// Reads of 400 ms each before the send (status, history), then the wait: one deadline of
+/// 1 s covers them all and fires at exactly 1 s of virtual time, with the send sent once.
+#[tokio::test(start_paused = true)]
 async fn one_deadline_covers_the_reads_before_the_send() {
-    let server = httpmock::MockServer::start_async().await;
-    let chat = serde_json::json!({"id": "c1", "name": "n", "status": "ready", "created": "2024-03-14 08:21:05.412Z",
-        "updated": "2024-03-14 08:21:05.412Z", "from_type": "flow", "owner": ""});
-    let reads = server
-        .mock_async(|when, then| {
-            when.method("GET").path("/chats/c1");
-            then.status(200)
-                .json_body(chat.clone())
-                .delay(Duration::from_millis(400));
-        })
-        .await;
-    server
-        .mock_async(|when, then| {
-            when.method("GET").path("/chats/c1/messages");
-            then.status(200)
-                .json_body(serde_json::json!([]))
-                .delay(Duration::from_millis(400));
-        })
-        .await;
-    let sends = server
-        .mock_async(|when, then| {
-            when.method("POST").path("/chats/c1/messages");
-            then.status(200).json_body(serde_json::json!({}));
-        })
-        .await;
+    const CHAT: &str = r#"{"id": "c1", "name": "n", "status": "ready", "created": "2024-03-14 08:21:05.412Z",
+        "updated": "2024-03-14 08:21:05.412Z", "from_type": "flow", "owner": ""}"#;
+    let (base, hits) = slow_server(|method, path| match (method, path) {
+        ("GET", "/chats/c1") => (Duration::from_millis(400), CHAT),
+        ("GET", "/chats/c1/messages") => (Duration::from_millis(400), "[]"),
+        _ => (Duration::ZERO, "{}"),
+    })
+    .await;
     let fg = FlowGen::new(
-        flowgen_api::Client::with_api_key(&server.base_url(), "k".into()).unwrap(),
+        flowgen_api::Client::with_api_key(&base, "k".into()).unwrap(),
         Settings::default().with_operation_timeout(Some(Duration::from_millis(1000))),
     );
-    let start = std::time::Instant::now();
-    let err = fg.send_and_wait("c1", "hello", NoInput).await.unwrap_err();
+    let start = tokio::time::Instant::now();
+    let err = within(fg.send_and_wait("c1", "hello", NoInput))
+        .await
+        .unwrap_err();
     let took = start.elapsed();
     match err {
         Error::Deadline { limit, elapsed } => {
             assert_eq!(limit, Duration::from_millis(1000));
-            assert!(
-                elapsed >= limit && elapsed < Duration::from_millis(1200),
-                "{elapsed:?}"
-            );
+            assert_eq!(elapsed, limit, "at the deadline, not later");
         }
         other => panic!("expected the deadline, got {other}"),
     }
-    // Two 400 ms pre-reads and one poll, then the deadline: not 3 x the limit.
-    assert!(took < Duration::from_millis(1500), "took {took:?}");
-    assert_eq!(sends.calls_async().await, 1, "sent once");
-    assert!(reads.calls_async().await >= 2);
+    assert_eq!(
+        took,
+        Duration::from_millis(1000),
+        "one deadline, not one per call"
+    );
+    // The status read and the history (0-800 ms), the send (800 ms), and the first status
+    // poll, still in flight when the deadline cancels it.
+    let hits = hits.lock().unwrap().clone();
+    let expected = [
+        ("GET /chats/c1", 2),
+        ("GET /chats/c1/messages", 1),
+        ("POST /chats/c1/messages", 1),
+    ];
+    assert_eq!(
+        hits,
+        expected.map(|(k, n)| (k.to_string(), n)).into(),
+        "the send once"
+    );
 }
 
 #[tokio::test]
@@ -311,7 +381,7 @@ async fn dot_segment_ids_never_reach_the_server() {
         );
         assert!(
             matches!(
-                fg.send_and_wait(id, "hi", NoInput).await,
+                within(fg.send_and_wait(id, "hi", NoInput)).await,
                 Err(Error::InvalidArgument(_))
             ),
             "{id}"

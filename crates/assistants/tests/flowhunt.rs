@@ -6,8 +6,19 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use assistants::{AskEvent, Error, FlowHunt, Outcome, PollPolicy, RetryPolicy, Settings};
-use assistants_sandbox::{Faults, Sandbox};
-use futures::StreamExt;
+use assistants_sandbox::{Faults, FlowhuntBoundary, Sandbox, Timing};
+use futures::{Stream, StreamExt};
+
+/// A stream that yields nothing for this long has hung: the test fails instead of waiting
+/// (virtual time in the paused tests, so they fail at once).
+const WAIT: Duration = Duration::from_secs(10);
+
+/// The stream's next item, failing the test when it stalls.
+async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+    tokio::time::timeout(WAIT, stream.next())
+        .await
+        .expect("the stream stalled")
+}
 
 fn settings() -> Settings {
     Settings::default().with_poll(PollPolicy::fixed(Duration::from_millis(1)))
@@ -21,7 +32,9 @@ fn flowhunt(base: &str, settings: Settings) -> FlowHunt {
 async fn collect(
     stream: assistants::EventStream<AskEvent>,
 ) -> (Vec<flowhunt_api::types::FlowSessionEvent>, Option<Outcome>) {
-    let items: Vec<_> = stream.collect().await;
+    let items: Vec<_> = tokio::time::timeout(WAIT, stream.collect())
+        .await
+        .expect("the stream stalled");
     let mut events = Vec::new();
     let mut outcome = None;
     for item in items {
@@ -34,25 +47,52 @@ async fn collect(
     (events, outcome)
 }
 
-#[tokio::test]
+const WELCOME: &str = "Hi! I am the sandbox flow assistant. How can I help?";
+
+/// On either boundary `ask` answers with the reply, not the welcome; resumed from the start
+/// of the session (where the welcome reaches the event stream), the welcome is an event of
+/// an earlier turn and the answer is still the reply.
+#[tokio::test(start_paused = true)]
 async fn ask_once_returns_the_answer_not_the_welcome_message() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let fh = flowhunt(&sandbox.base_url(), settings());
-    let request = flowhunt_api::types::FlowAssistantSessionCreateRequest::builder()
-        .start_with_welcome_message(Some(true));
-    let session = fh.create_session_with(request.try_into().unwrap()).await.unwrap();
-    let outcome = session.ask_once("what is a flow").await.unwrap();
-    match outcome {
-        Outcome::Completed { answer, messages } => {
-            assert_eq!(answer, "Answer to \"what is a flow\": 4 words received.");
-            assert!(
-                messages
-                    .iter()
-                    .all(|m| !m.text.contains("sandbox flow assistant")),
-                "no welcome: {messages:?}"
-            );
+    for inclusive in [false, true] {
+        let sandbox = Sandbox::builder()
+            .flowhunt_boundary(FlowhuntBoundary::exclusive().with_inclusive(inclusive))
+            .start()
+            .await
+            .unwrap();
+        let fh = flowhunt(&sandbox.base_url(), settings());
+        let request = flowhunt_api::types::FlowAssistantSessionCreateRequest::builder()
+            .start_with_welcome_message(Some(true));
+        let session = fh.create_session_with(request.try_into().unwrap()).await.unwrap();
+        let answer = "Answer to \"what is a flow\": 4 words received.";
+        match session.ask_once("what is a flow").await.unwrap() {
+            Outcome::Completed {
+                answer: got,
+                messages,
+            } => {
+                assert_eq!(got, answer, "inclusive: {inclusive}");
+                assert!(
+                    messages.iter().all(|m| m.text != WELCOME),
+                    "no welcome: {messages:?}"
+                );
+            }
+            other => panic!("expected an answer, got {other:?}"),
         }
-        other => panic!("expected an answer, got {other:?}"),
+        let from_start = assistants::Cursor::at(session.id(), 0).with_message("what is a flow");
+        let (events, outcome) = collect(session.resume(from_start)).await;
+        let text = |e: &flowhunt_api::types::FlowSessionEvent| {
+            e.metadata
+                .as_ref()
+                .and_then(|m| m["message"].as_str())
+                .map(String::from)
+        };
+        assert_eq!(
+            text(&events[0]).as_deref(),
+            Some(WELCOME),
+            "the welcome reached the stream"
+        );
+        assert_eq!(events.len(), 6, "the welcome and the turn's five events");
+        assert_eq!(outcome.as_ref().and_then(Outcome::answer), Some(answer));
     }
 }
 
@@ -75,37 +115,55 @@ async fn questions_and_failures_become_outcomes() {
     );
 }
 
-#[tokio::test]
-async fn duplicated_boundary_events_are_delivered_once_in_order() {
-    let faults = Faults {
-        duplicate_boundary: true,
-        ..Faults::default()
-    };
-    let sandbox = Sandbox::builder()
-        .faults(faults)
-        .timing(assistants_sandbox::Timing::realtime(Duration::from_millis(5)))
-        .start()
-        .await
-        .unwrap();
-    let session = flowhunt(&sandbox.base_url(), settings())
-        .create_session()
-        .await
-        .unwrap();
-    let (events, outcome) = collect(session.ask("hello there")).await;
-    let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
-    let unique: HashSet<&&str> = ids.iter().collect();
-    assert_eq!(unique.len(), ids.len(), "no event twice: {ids:?}");
-    let stamps: Vec<u64> = events
-        .iter()
-        .map(|e| e.created_at_timestamp.parse().unwrap())
-        .collect();
-    assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "in order: {stamps:?}");
-    assert_eq!(events.len(), 5, "echo, loading, tool start, tool end, answer");
-    assert!(matches!(outcome, Some(Outcome::Completed { .. })));
-    assert!(
-        sandbox.requests_for("poll_v3_flow_assistant_response") >= 2,
-        "several polls were needed"
-    );
+/// Three events in one millisecond, visible 10 ms apart, against exclusive and inclusive
+/// servers (and the same schedule with one millisecond per event): each event once, in order,
+/// and exactly one poll per 5 ms tick of the fixed policy until the answer is due at 20 ms.
+#[tokio::test(start_paused = true)]
+async fn boundary_events_are_delivered_once_in_order_on_any_server() {
+    let ms = Duration::from_millis;
+    for (inclusive, shared) in [(false, false), (false, true), (true, false), (true, true)] {
+        let sandbox = Sandbox::builder()
+            .flowhunt_boundary(
+                FlowhuntBoundary::exclusive()
+                    .with_inclusive(inclusive)
+                    .with_shared_millisecond(shared),
+            )
+            .timing(Timing::flowhunt_schedule([ms(0), ms(0), ms(0), ms(10), ms(20)]))
+            .start()
+            .await
+            .unwrap();
+        let settings = Settings::default().with_poll(PollPolicy::fixed(ms(5)));
+        let session = flowhunt(&sandbox.base_url(), settings)
+            .create_session()
+            .await
+            .unwrap();
+        let (events, outcome) = collect(session.ask("hello there")).await;
+        let case = format!("inclusive {inclusive}, shared {shared}");
+        let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+        let unique: HashSet<&&str> = ids.iter().collect();
+        assert_eq!((unique.len(), ids.len()), (5, 5), "{case}: each event once");
+        let stamps: Vec<u64> = events
+            .iter()
+            .map(|e| e.created_at_timestamp.parse().unwrap())
+            .collect();
+        let c = stamps[0];
+        let expected = if shared {
+            [c, c + 1, c + 2, c + 2, c + 2]
+        } else {
+            [c, c + 1, c + 2, c + 10, c + 20]
+        };
+        assert_eq!(stamps, expected, "{case}: in order");
+        assert_eq!(
+            outcome.as_ref().and_then(Outcome::answer),
+            Some("Answer to \"hello there\": 2 words received."),
+            "{case}"
+        );
+        assert_eq!(
+            sandbox.requests_for("poll_v3_flow_assistant_response"),
+            5,
+            "{case}: polls at 0, 5, 10, 15 and 20 ms"
+        );
+    }
 }
 
 #[tokio::test]
@@ -119,7 +177,7 @@ async fn a_cursor_resumes_in_a_new_client_with_nothing_lost_or_repeated() {
     let mut first = Vec::new();
     let mut cursor = None;
     for _ in 0..2 {
-        if let Some(Ok(AskEvent::Event { event, cursor: c })) = stream.next().await {
+        if let Some(Ok(AskEvent::Event { event, cursor: c })) = next(&mut stream).await {
             first.push(event.event_id);
             cursor = Some(c);
         }
@@ -196,11 +254,13 @@ async fn an_invoke_that_reached_the_server_is_not_sent_twice() {
     assert_eq!(sandbox.requests_for("invoke_v3_flow_assistant_response"), 1);
 }
 
-#[tokio::test]
-async fn polls_are_retried_through_429s() {
+/// Half the polls get a 429 with `Retry-After: 2`: each is retried after exactly 2 s (virtual
+/// time), and the answer arrives.
+#[tokio::test(start_paused = true)]
+async fn polls_are_retried_through_429s_after_their_retry_after() {
     let faults = Faults {
         rate_429: 0.5,
-        retry_after_secs: 0,
+        retry_after_secs: 2,
         operations: vec!["poll_v3_flow_assistant_response".into()],
         ..Faults::default()
     };
@@ -210,8 +270,23 @@ async fn polls_are_retried_through_429s() {
         .create_session()
         .await
         .unwrap();
+    let started = tokio::time::Instant::now();
     let outcome = session.ask_once("hello again").await.unwrap();
-    assert!(outcome.answer().is_some());
+    let elapsed = started.elapsed();
+    assert_eq!(
+        outcome.answer(),
+        Some("Answer to \"hello again\": 2 words received.")
+    );
+    let throttled = sandbox.injected_for("poll_v3_flow_assistant_response");
+    assert!(throttled > 0, "the seed throttles some polls");
+    let waited = Duration::from_secs(2 * throttled);
+    // Instant timing: the events are all there at once, so the only waits are the 429s'.
+    assert_eq!(elapsed, waited, "{throttled} x Retry-After: 2 s");
+    assert_eq!(
+        sandbox.requests_for("poll_v3_flow_assistant_response"),
+        throttled + 1,
+        "every throttled poll retried, then one answered"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -274,7 +349,7 @@ async fn messages_from_every_unicode_plane_round_trip() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn many_followers_of_one_invocation_share_one_poll_loop() {
     let sandbox = Sandbox::builder()
         .timing(assistants_sandbox::Timing::realtime(Duration::from_millis(30)))
@@ -287,7 +362,7 @@ async fn many_followers_of_one_invocation_share_one_poll_loop() {
     );
     let session = fh.create_session().await.unwrap();
     let mut asked = session.ask("share the polling");
-    let Some(Ok(AskEvent::Event { event, cursor })) = asked.next().await else {
+    let Some(Ok(AskEvent::Event { event, cursor })) = next(&mut asked).await else {
         panic!("the first event");
     };
     // 100 more streams follow the same invocation from the first event's cursor, each on its
@@ -315,10 +390,9 @@ async fn many_followers_of_one_invocation_share_one_poll_loop() {
         );
     }
     let polls = sandbox.requests_for("poll_v3_flow_assistant_response");
-    assert!(
-        polls < 50,
-        "101 streams made {polls} polls: requests scale with sessions, not streams"
-    );
+    // One loop, one poll per 10 ms tick from the invoke (0 ms) to the answer (120 ms), on
+    // virtual time: 13, for 101 streams. Requests scale with sessions, not streams.
+    assert_eq!(polls, 13, "101 streams made {polls} polls");
     assert_eq!(sandbox.requests_for("invoke_v3_flow_assistant_response"), 1);
 }
 
@@ -361,7 +435,7 @@ async fn a_follower_from_further_back_widens_the_shared_log_without_losing_event
     drop(waiting);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn streams_on_handles_taken_per_request_from_one_client_share_one_poll_loop() {
     let sandbox = Sandbox::builder()
         .timing(assistants_sandbox::Timing::realtime(Duration::from_millis(30)))
@@ -376,7 +450,7 @@ async fn streams_on_handles_taken_per_request_from_one_client_share_one_poll_loo
     );
     let session = client.flowhunt().unwrap().create_session().await.unwrap();
     let mut asked = session.ask("share the polling");
-    let Some(Ok(AskEvent::Event { cursor, .. })) = asked.next().await else {
+    let Some(Ok(AskEvent::Event { cursor, .. })) = next(&mut asked).await else {
         panic!("the first event");
     };
     let before = sandbox.requests_for("poll_v3_flow_assistant_response");
@@ -393,6 +467,7 @@ async fn streams_on_handles_taken_per_request_from_one_client_share_one_poll_loo
             .iter()
             .all(|(_, o)| o.as_ref().and_then(|o| o.answer()) == Some(answer))
     );
-    // One loop polling every 10 ms over a reply of about 150 ms: tens of polls, not 51 loops' worth.
-    assert!(polls < 60, "{polls} polls for 51 streams on one session");
+    // One loop polling every 10 ms (virtual time) after the first poll, until the answer at
+    // 120 ms: 12 more polls for 51 streams on one session, not 51 loops' worth.
+    assert_eq!(polls, 12, "{polls} polls for 51 streams on one session");
 }

@@ -4,7 +4,18 @@ use std::time::Duration;
 
 use assistants::{ConversationChange, Error, Pieces, PollPolicy, RetryPolicy, Settings};
 use assistants_sandbox::{Faults, Sandbox};
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
+
+/// A stream that yields nothing for this long has hung: the test fails instead of waiting
+/// (virtual time in the paused tests, so they fail at once).
+const WAIT: Duration = Duration::from_secs(10);
+
+/// The stream's next item, failing the test when it stalls.
+async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+    tokio::time::timeout(WAIT, stream.next())
+        .await
+        .expect("the stream stalled")
+}
 
 fn quick() -> Settings {
     Settings::default()
@@ -48,7 +59,7 @@ async fn helpers_create_list_and_delete() {
     ));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_deletion_during_a_dropped_socket_is_still_reported() {
     let sandbox = Sandbox::builder()
         .faults(Faults {
@@ -62,71 +73,75 @@ async fn a_deletion_during_a_dropped_socket_is_still_reported() {
     let a = p.create("A").await.unwrap().id;
     let mut changes = p.watch_conversations();
     assert_eq!(
-        changes.next().await.unwrap().unwrap(),
+        next(&mut changes).await.unwrap().unwrap(),
         ConversationChange::Added(a.clone())
     );
     let b = p.create("B").await.unwrap().id;
     assert_eq!(
-        changes.next().await.unwrap().unwrap(),
+        next(&mut changes).await.unwrap().unwrap(),
         ConversationChange::Added(b.clone())
     );
     // The socket has sent its two frames: the next change drops it, unseen.
     p.delete(&a).await.unwrap();
     assert_eq!(
-        changes.next().await.unwrap().unwrap(),
+        next(&mut changes).await.unwrap().unwrap(),
         ConversationChange::Removed(a)
     );
-    assert!(
-        sandbox.requests_for("conversations_stream_identifiers") >= 2,
-        "it reconnected"
+    assert_eq!(
+        sandbox.requests_for("conversations_stream_identifiers"),
+        2,
+        "it reconnected once"
     );
     let c = p.create("C").await.unwrap().id;
     assert_eq!(
-        changes.next().await.unwrap().unwrap(),
+        next(&mut changes).await.unwrap().unwrap(),
         ConversationChange::Added(c)
     );
 }
 
-#[tokio::test]
+/// A sandbox that refuses every WebSocket: the stream polls the identifiers instead, on
+/// virtual time.
+#[tokio::test(start_paused = true)]
 async fn without_a_socket_the_stream_polls_the_identifiers() {
-    let server = httpmock::MockServer::start_async().await;
-    let mut listing = server
-        .mock_async(|when, then| {
-            when.method("GET").path("/conversations/identifiers");
-            then.status(200)
-                .json_body(serde_json::json!({"iterable": [{"id": "x"}, {"id": "y"}]}));
-        })
-        .await;
-    let p = pieces(&server.base_url());
+    let sandbox = Sandbox::builder()
+        .limits(assistants_sandbox::Limits::default().with_max_websockets(0))
+        .start()
+        .await
+        .unwrap();
+    let p = pieces(&sandbox.base_url());
+    let (x, y) = (p.create("x").await.unwrap().id, p.create("y").await.unwrap().id);
     let mut changes = p.watch_conversations();
-    let first: Vec<_> = vec![
-        changes.next().await.unwrap().unwrap(),
-        changes.next().await.unwrap().unwrap(),
+    let first = vec![
+        next(&mut changes).await.unwrap().unwrap(),
+        next(&mut changes).await.unwrap().unwrap(),
     ];
-    assert_eq!(
-        first,
+    assert!(
+        first.contains(&ConversationChange::Added(x.clone()))
+            && first.contains(&ConversationChange::Added(y)),
+        "both listed conversations: {first:?}"
+    );
+    // One round so far: the refused socket, then one snapshot read.
+    let round = |n: u64| [n, n];
+    let rounds = |sandbox: &Sandbox| {
         [
-            ConversationChange::Added("x".into()),
-            ConversationChange::Added("y".into())
+            sandbox.requests_for("conversations_stream_identifiers"),
+            sandbox.requests_for("conversations_identifiers_snapshot"),
         ]
-    );
-    listing.delete_async().await;
-    listing = server
-        .mock_async(|when, then| {
-            when.method("GET").path("/conversations/identifiers");
-            then.status(200)
-                .json_body(serde_json::json!({"iterable": [{"id": "y"}, {"id": "z"}]}));
-        })
-        .await;
+    };
+    assert_eq!(rounds(&sandbox), round(1));
+    p.delete(&x).await.unwrap();
+    let z = p.create("z").await.unwrap().id;
     assert_eq!(
-        changes.next().await.unwrap().unwrap(),
-        ConversationChange::Removed("x".into())
+        next(&mut changes).await.unwrap().unwrap(),
+        ConversationChange::Removed(x)
     );
     assert_eq!(
-        changes.next().await.unwrap().unwrap(),
-        ConversationChange::Added("z".into())
+        next(&mut changes).await.unwrap().unwrap(),
+        ConversationChange::Added(z)
     );
-    assert!(listing.calls_async().await >= 1);
+    // One more round (socket refused, snapshot read) carries both changes: the stream keeps
+    // trying the socket and reads the snapshot once per round, after its backoff.
+    assert_eq!(rounds(&sandbox), round(2));
 }
 
 #[tokio::test]
@@ -170,13 +185,16 @@ async fn a_watch_ends_at_its_deadline_when_the_server_never_answers() {
     let watcher = Pieces::new(pieces_api::Client::with_base_url(&base).unwrap(), settings);
     let start = tokio::time::Instant::now();
     let mut changes = watcher.watch_conversations();
-    let first = changes.next().await.expect("an item");
+    let first = next(&mut changes).await.expect("an item");
     assert!(matches!(first, Err(Error::Deadline { .. })), "{first:?}");
     assert_eq!(
         start.elapsed(),
         Duration::from_secs(5),
         "at the deadline, not later"
     );
-    assert!(changes.next().await.is_none(), "the stream ends after its error");
+    assert!(
+        next(&mut changes).await.is_none(),
+        "the stream ends after its error"
+    );
     held.abort();
 }

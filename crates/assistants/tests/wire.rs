@@ -9,7 +9,8 @@ use assistants::{Error, FlowGen, FlowHunt, NoInput, Pieces, RetryPolicy, Setting
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-/// What the server does with one request: answer with these bytes, or drop the connection.
+/// What the server does with one request: answer with these bytes (then close the connection
+/// if they say `connection: close`), or drop the connection unanswered.
 type Behaviour = Arc<dyn Fn(&str, usize) -> Option<String> + Send + Sync>;
 
 /// A server that records every request line and answers as `behaviour` says (given the request
@@ -41,7 +42,9 @@ impl Raw {
                         };
                         match behaviour(&line, before) {
                             Some(response) => {
-                                if socket.write_all(response.as_bytes()).await.is_err() {
+                                if socket.write_all(response.as_bytes()).await.is_err()
+                                    || response.contains("\r\nconnection: close\r\n")
+                                {
                                     return;
                                 }
                             }
@@ -235,20 +238,118 @@ async fn a_real_retry_after_in_seconds_is_honoured_by_every_service() {
     assert_eq!(raw.count("GET /chats/c1"), 2);
 }
 
+/// A FlowHunt server whose first events poll is a 429 with `retry_after`; the next poll answers.
+/// Records, on the (paused) clock, when each poll arrived.
+fn flowhunt_throttled_once(retry_after: String, polls: Arc<Mutex<Vec<tokio::time::Instant>>>) -> Behaviour {
+    let event = r#"[{"workspace_id":"w","session_id":"s","event_id":"e1","event_type":"ai","created_at_timestamp":"1001","action_type":"message","credits":0,"metadata":{"message_id":"m","message":"done"}}]"#;
+    Arc::new(move |line, before| {
+        if line.starts_with("POST /v3/flow-assistants/s/invoke") {
+            return Some(json("200 OK", r#"{"message_id":"m","created_at":"1000"}"#, ""));
+        }
+        polls.lock().unwrap().push(tokio::time::Instant::now());
+        Some(if before == 0 {
+            json(
+                "429 Too Many Requests",
+                r#"{"detail":"slow down"}"#,
+                &format!("retry-after: {retry_after}\r\n"),
+            )
+        } else {
+            json("200 OK", event, "")
+        })
+    })
+}
+
+/// Asks once through a FlowHunt server throttled with `retry_after`; how long after the first
+/// poll the second came.
+async fn flowhunt_wait_after_429(retry_after: String) -> Duration {
+    let polls: Arc<Mutex<Vec<tokio::time::Instant>>> = Arc::default();
+    let raw = Raw::start(flowhunt_throttled_once(retry_after, polls.clone())).await;
+    let api = flowhunt_api::Client::with_api_key(&raw.base, "k".into()).unwrap();
+    let fh = FlowHunt::new(api, Some("w".into()), eager());
+    let outcome = fh.session("s").ask_once("hi").await.unwrap();
+    assert_eq!(outcome.answer(), Some("done"));
+    let polls = polls.lock().unwrap();
+    assert_eq!(polls.len(), 2, "one throttled poll, one answered");
+    polls[1] - polls[0]
+}
+
 #[tokio::test(start_paused = true)]
-async fn a_real_retry_after_as_an_http_date_is_honoured() {
-    // Whole seconds: an HTTP date has no finer resolution; the wait is at least 1 s.
-    let at = chrono::Utc::now() + chrono::Duration::seconds(3);
-    let raw = Raw::start(throttled_once(at.format("%a, %d %b %Y %H:%M:%S GMT").to_string())).await;
+async fn a_real_retry_after_in_seconds_is_honoured_by_flowhunt_polls() {
+    assert_eq!(flowhunt_wait_after_429("2".into()).await, Duration::from_secs(2));
+}
+
+/// An HTTP date `seconds` from now (whole seconds: the format has no finer resolution).
+fn http_date_in(seconds: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(seconds))
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
+/// An HTTP date is read against the real clock while the test's clock is paused, and it has
+/// whole seconds only: 3 s from now is a wait of more than 1 s and at most 3 s.
+fn assert_date_wait(service: &str, waited: Duration) {
+    assert!(
+        waited > Duration::from_secs(1) && waited <= Duration::from_secs(3),
+        "{service} waited {waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_real_retry_after_as_an_http_date_is_honoured_by_every_service() {
+    let raw = Raw::start(throttled_once(http_date_in(3))).await;
     let fg = FlowGen::new(
         flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(),
         eager(),
     );
     let start = tokio::time::Instant::now();
     fg.get_chat("c1").await.unwrap();
-    let waited = start.elapsed();
+    assert_date_wait("FlowGen", start.elapsed());
+
+    let raw = Raw::start(throttled_once(http_date_in(3))).await;
+    let pieces = Pieces::new(pieces_api::Client::with_base_url(&raw.base).unwrap(), eager());
+    let start = tokio::time::Instant::now();
+    pieces.ids().await.unwrap();
+    assert_date_wait("Pieces", start.elapsed());
+
+    assert_date_wait("FlowHunt", flowhunt_wait_after_429(http_date_in(3)).await);
+}
+
+#[tokio::test]
+async fn a_body_cut_short_is_a_transport_error_not_one_too_large() {
+    // The head promises 100 bytes; 10 arrive, then the connection closes.
+    let raw = Raw::start(Arc::new(|_, _| {
+        Some("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{\"id\":\"c1".to_string())
+    }))
+    .await;
+    let fg = FlowGen::new(
+        flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(),
+        eager(),
+    );
+    let error = fg.get_chat("c1").await.unwrap_err();
     assert!(
-        waited >= Duration::from_secs(1) && waited <= Duration::from_secs(3),
-        "{waited:?}"
+        matches!(error, Error::Transport { not_sent: false, .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        raw.count("GET /chats/c1"),
+        5,
+        "a read cut short is retried to the policy"
+    );
+}
+
+#[tokio::test]
+async fn a_body_past_the_limit_is_too_large_and_never_read_again() {
+    let body = format!(r#"{{"id":"{}"}}"#, "x".repeat(100_000));
+    let raw = Raw::start(Arc::new(move |_, _| Some(json("200 OK", &body, "")))).await;
+    let fg = FlowGen::new(
+        flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(),
+        eager().with_max_body_bytes(1024),
+    );
+    let error = fg.get_chat("c1").await.unwrap_err();
+    assert!(matches!(error, Error::TooLarge { limit: 1024, .. }), "{error:?}");
+    assert_eq!(
+        raw.count("GET /chats/c1"),
+        1,
+        "a body too large is final, not retried"
     );
 }

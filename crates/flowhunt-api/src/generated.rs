@@ -2707,11 +2707,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/v3/flow-assistants/create", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2722,7 +2717,6 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("workspace_id", &workspace_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_v3_flow_assistant_session",
@@ -2732,9 +2726,9 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
+                201u16 => ::assistants_api_runtime::from_response(response).await,
                 422u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
+                    ::assistants_api_runtime::from_response(response).await?,
                 )),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -2807,11 +2801,6 @@ pub mod builder {
                 client.baseurl,
                 encode_path(&session_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2821,7 +2810,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "invoke_v3_flow_assistant_response",
@@ -2831,9 +2819,9 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::assistants_api_runtime::from_response(response).await,
                 422u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
+                    ::assistants_api_runtime::from_response(response).await?,
                 )),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -2892,11 +2880,6 @@ pub mod builder {
                 encode_path(&session_id.to_string()),
                 encode_path(&from_timestamp.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2905,7 +2888,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "poll_v3_flow_assistant_response",
@@ -2915,9 +2897,9 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::assistants_api_runtime::from_response(response).await,
                 422u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
+                    ::assistants_api_runtime::from_response(response).await?,
                 )),
                 _ => Err(Error::UnexpectedResponse(response)),
             }

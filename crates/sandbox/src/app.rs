@@ -3,18 +3,18 @@
 
 use std::sync::Arc;
 
+use crate::config::Faults;
+use crate::index::{OperationIndex, Service};
+use crate::spec::RequestValidators;
+use crate::state::{Identity, Shared, with_request_rng};
+use crate::{flowgen, flowhunt, pieces, wire};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use rand::Rng;
-
-use crate::index::{OperationIndex, Service};
-use crate::spec::RequestValidators;
-use crate::state::Shared;
-use crate::{flowgen, flowhunt, pieces, wire};
+use futures::StreamExt;
 
 /// What the fault layer needs.
 #[derive(Clone)]
@@ -31,8 +31,12 @@ fn service_error(service: Option<Service>, status: StatusCode, text: &str) -> Re
     }
 }
 
+/// The largest body read to compute a request's identity (axum's default body limit).
+const IDENTITY_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
 /// Counts every request by operation, bounds the silence inside its body, and injects the
-/// configured faults.
+/// configured faults: each roll a function of the seed and the request's identity, so the
+/// faults replay whatever order concurrent requests arrive in.
 async fn count_and_inject(State(layer): State<Layer>, request: Request, next: Next) -> Response {
     let operation = request
         .extensions()
@@ -50,34 +54,91 @@ async fn count_and_inject(State(layer): State<Layer>, request: Request, next: Ne
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }
-    if operation.is_some() && faults.applies_to(id) {
-        let roll: f64 = shared.with_rng(|rng| rng.random());
-        if roll < faults.rate_429 {
-            let mut response = service_error(service, StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+    if operation.is_none() || !faults.random() {
+        return next.run(request).await;
+    }
+    // The identity needs the body: read it here (bounded) and hand the handler a copy.
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, IDENTITY_BODY_LIMIT).await else {
+        return service_error(
+            service,
+            StatusCode::BAD_REQUEST,
+            "The request body could not be read",
+        );
+    };
+    let identity = Identity::of(shared.config.seed, id, parts.uri.path(), parts.uri.query(), &body);
+    let attempt = shared.attempt(identity);
+    let request = Request::from_parts(parts, Body::from(body));
+    let fault = match faults.applies_to(id) {
+        true => fault(faults, service, identity.roll(attempt)),
+        false => None,
+    };
+    match fault {
+        None => with_request_rng(identity.rng(attempt), next.run(request)).await,
+        Some(Fault::Instead(response)) => {
+            shared.count_fault(id);
             response
-                .headers_mut()
-                .insert("retry-after", HeaderValue::from(faults.retry_after_secs));
-            return response;
         }
-        if roll < faults.rate_429 + faults.rate_5xx {
-            return service_error(service, StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
-        }
-        if roll < faults.rate_429 + faults.rate_5xx + faults.rate_drop {
-            // Headers go out, then the body breaks: the client sees a dropped connection.
-            let broken = futures::stream::once(async {
-                Err::<bytes::Bytes, std::io::Error>(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    "injected drop",
-                ))
-            });
-            let mut response = Response::new(Body::from_stream(broken));
-            response
-                .headers_mut()
-                .insert("content-type", HeaderValue::from_static("application/json"));
-            return response;
+        Some(Fault::BreakBody) => {
+            shared.count_fault(id);
+            let served = with_request_rng(identity.rng(attempt), next.run(request)).await;
+            break_body(served)
         }
     }
-    next.run(request).await
+}
+
+/// An injected fault.
+enum Fault {
+    /// Answer this instead of serving the request.
+    Instead(Response),
+    /// Serve the request (its effects happen), then break the answer's body.
+    BreakBody,
+}
+
+/// The fault `roll` (in `[0, 1)`) picks, if any.
+fn fault(faults: &Faults, service: Option<Service>, roll: f64) -> Option<Fault> {
+    if roll < faults.rate_429 {
+        let mut response = service_error(service, StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from(faults.retry_after_secs));
+        return Some(Fault::Instead(response));
+    }
+    if roll < faults.rate_429 + faults.rate_5xx {
+        return Some(Fault::Instead(service_error(
+            service,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+        )));
+    }
+    if roll < faults.rate_429 + faults.rate_5xx + faults.rate_drop / 2.0 {
+        return Some(Fault::BreakBody);
+    }
+    if roll < faults.rate_429 + faults.rate_5xx + faults.rate_drop {
+        // The connection breaks before the response head: the request was read, not served.
+        return Some(Fault::Instead(Response::new(Body::from_stream(
+            futures::stream::once(async { Err::<bytes::Bytes, std::io::Error>(reset()) }),
+        ))));
+    }
+    None
+}
+
+fn reset() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected drop")
+}
+
+/// `served` with its head and a first chunk sent, then the connection broken: the client has
+/// the real status and sees the body drop.
+fn break_body(served: Response) -> Response {
+    let (mut parts, _body) = served.into_parts();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let broken =
+        futures::stream::iter([Ok(bytes::Bytes::from_static(b"{"))]).chain(futures::stream::once(async {
+            // Let the connection flush the head and the chunk before it breaks.
+            tokio::task::yield_now().await;
+            Err::<bytes::Bytes, std::io::Error>(reset())
+        }));
+    Response::from_parts(parts, Body::from_stream(broken))
 }
 
 /// The router of all three services (their paths do not collide), each with only its own

@@ -70,8 +70,13 @@ impl Default for Timing {
     }
 }
 
-/// Faults injected into responses; all off by default. Probabilities are in `0.0..=1.0` and
-/// drawn from the sandbox's seeded RNG, so a failing run replays with the same seed.
+/// Faults injected into responses; all off by default. Probabilities are in `0.0..=1.0`.
+///
+/// A request's roll is a function of the seed and the request's identity (operationId, path
+/// without its all-digit segments, query, body, and how many requests with that identity came
+/// before), and so are the ids it makes: a run replays with the same seed even when concurrent
+/// clients' requests arrive in another order. Identities are counted for up to 100,000
+/// distinct requests.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Faults {
     /// Added before every response.
@@ -82,10 +87,13 @@ pub struct Faults {
     pub retry_after_secs: u64,
     /// Chance of a 503.
     pub rate_5xx: f64,
-    /// Chance of a connection dropped mid-response (headers sent, body broken).
+    /// Chance of a connection dropped after the request was read: half of them before the
+    /// response head (the request is not served), half mid-body (the request is served, its
+    /// real head and a first chunk sent, then the body breaks).
     pub rate_drop: f64,
     /// FlowHunt polls include the event at `from_timestamp` again (an inclusive boundary), and
-    /// consecutive events share a millisecond: clients must de-duplicate by `event_id`.
+    /// consecutive events share a millisecond: clients must de-duplicate by `event_id`. The
+    /// same as both switches of [`FlowhuntBoundary`].
     pub duplicate_boundary: bool,
     /// Close each identifiers WebSocket abruptly after this many frames.
     pub ws_drop_after: Option<usize>,
@@ -94,9 +102,53 @@ pub struct Faults {
 }
 
 impl Faults {
+    /// Whether any random fault (429, 5xx, drop) is configured.
+    pub fn random(&self) -> bool {
+        self.rate_429 > 0.0 || self.rate_5xx > 0.0 || self.rate_drop > 0.0
+    }
+
     /// Whether the random faults apply to `operation`.
     pub fn applies_to(&self, operation: &str) -> bool {
         self.operations.is_empty() || self.operations.iter().any(|o| o == operation)
+    }
+}
+
+/// How FlowHunt's event timestamps meet a poll's `from_timestamp`. The real server's boundary
+/// is undocumented ("after the given timestamp", yet clients de-duplicate by id) and two events
+/// can share a millisecond, so clients must work with every combination; the default is the
+/// description's: exclusive, one millisecond per event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FlowhuntBoundary {
+    /// Polls also return the events at exactly `from_timestamp`.
+    pub inclusive: bool,
+    /// A reply's tool-call end and closing event carry the millisecond of the tool-call start
+    /// (while still becoming visible at their own offsets), so a poll can land between events
+    /// of one millisecond.
+    pub shared_millisecond: bool,
+}
+
+impl FlowhuntBoundary {
+    /// Exclusive, one millisecond per event (the default).
+    pub fn exclusive() -> Self {
+        Self::default()
+    }
+
+    /// Polls also return the events at exactly `from_timestamp`.
+    pub fn inclusive() -> Self {
+        Self::default().with_inclusive(true)
+    }
+
+    /// With an inclusive boundary or not.
+    pub fn with_inclusive(mut self, inclusive: bool) -> Self {
+        self.inclusive = inclusive;
+        self
+    }
+
+    /// With events sharing a millisecond or not.
+    pub fn with_shared_millisecond(mut self, shared: bool) -> Self {
+        self.shared_millisecond = shared;
+        self
     }
 }
 
@@ -111,6 +163,8 @@ pub struct SandboxConfig {
     pub timing: Timing,
     /// Injected faults.
     pub faults: Faults,
+    /// FlowHunt's poll boundary (the `duplicate_boundary` fault turns both switches on).
+    pub flowhunt_boundary: FlowhuntBoundary,
     /// Seed of the RNG behind ids and faults.
     pub seed: u64,
     /// Bounds on connections, their timeouts and WebSocket buffering.
@@ -204,6 +258,18 @@ impl Limits {
 /// The FlowGen key a default sandbox accepts.
 pub const DEFAULT_API_KEY: &str = "fg_sandbox_key";
 
+impl SandboxConfig {
+    /// FlowHunt's boundary as served: [`SandboxConfig::flowhunt_boundary`], with both switches
+    /// on under the `duplicate_boundary` fault.
+    pub fn served_boundary(&self) -> FlowhuntBoundary {
+        if self.faults.duplicate_boundary {
+            FlowhuntBoundary::inclusive().with_shared_millisecond(true)
+        } else {
+            self.flowhunt_boundary
+        }
+    }
+}
+
 impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
@@ -211,6 +277,7 @@ impl Default for SandboxConfig {
             flowgen_contract: FlowgenContract::default(),
             timing: Timing::default(),
             faults: Faults::default(),
+            flowhunt_boundary: FlowhuntBoundary::default(),
             seed: 0x5eed,
             limits: Limits::default(),
         }

@@ -3,8 +3,8 @@
 //! An invocation's reply is the table [`PROGRESS`] followed by one closing step chosen by the
 //! script; step `n` is scheduled at `invoke + Timing::offset(n)` and becomes visible to polls
 //! once due. Timestamps are epoch milliseconds as strings, strictly increasing within a session
-//! unless the `duplicate_boundary` fault makes pairs share a millisecond and polls include the
-//! boundary. Every record is complete by the `flowhunt` SDK's models (3.19.1).
+//! unless [`FlowhuntBoundary`](crate::FlowhuntBoundary) (or the `duplicate_boundary` fault) makes
+//! events share a millisecond or polls include the boundary. Every record is complete by the `flowhunt` SDK's models (3.19.1).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -118,7 +118,7 @@ impl Context<'_> {
 struct Step {
     event_type: &'static str,
     action_type: &'static str,
-    /// May share the previous event's millisecond under the `duplicate_boundary` fault.
+    /// Takes the previous event's millisecond when the boundary shares milliseconds.
     may_share_ms: bool,
     metadata: fn(&Context<'_>) -> Value,
 }
@@ -185,7 +185,7 @@ const WELCOME: Step = Step {
 
 impl Session {
     /// Appends the event of `step`, due at `due` with timestamp `ts` (or later, to keep
-    /// timestamps increasing).
+    /// timestamps increasing), or the previous event's timestamp when `share`d.
     fn push(
         &mut self,
         session_id: &str,
@@ -196,7 +196,7 @@ impl Session {
         share: bool,
     ) {
         let ts = if share && step.may_share_ms && self.last_ts > 0 {
-            ts.max(self.last_ts)
+            self.last_ts
         } else {
             ts.max(self.last_ts.saturating_add(1))
         };
@@ -300,7 +300,7 @@ async fn invoke(
     let message = body["message"].as_str().unwrap_or_default();
     let shared = &service.shared;
     let timing = &shared.config.timing;
-    let share = shared.config.faults.duplicate_boundary;
+    let share = shared.config.served_boundary().shared_millisecond;
     let start = tokio::time::Instant::now();
     let now = shared.clock.now_ms();
     let message_id = shared.with_rng(wire::uuid);
@@ -346,7 +346,7 @@ async fn poll(
     let from = from.parse::<u64>().map_err(|_| {
         Reject::Unprocessable(json!({"detail": [{"type": "int_parsing", "loc": ["path", "from_timestamp"], "msg": "Input should be a valid integer, unable to parse string as an integer", "input": from}]}))
     })?;
-    let inclusive = service.shared.config.faults.duplicate_boundary;
+    let inclusive = service.shared.config.served_boundary().inclusive;
     let now = tokio::time::Instant::now();
     let inner = lock(&service.inner)?;
     let session = inner.sessions.get(&session_id).ok_or(Reject::NoSession)?;

@@ -3,7 +3,7 @@
 //! The sandbox is the offline default of the workspace: tests, the demo and benchmarks run
 //! against it. It serves the real wire formats (status codes, FastAPI-style 422 bodies,
 //! `text/plain` Pieces errors, PocketBase timestamps, WebSocket frames), validates request bodies
-//! against the specs in `specs/`, and can inject faults from a seeded RNG.
+//! against the specs in `specs/`, and can inject faults that replay by seed.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -46,7 +46,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use config::{DEFAULT_API_KEY, Faults, FlowgenContract, Limits, SandboxConfig, Timing};
+pub use config::{DEFAULT_API_KEY, Faults, FlowgenContract, FlowhuntBoundary, Limits, SandboxConfig, Timing};
 pub use index::Service;
 
 /// Why the sandbox could not start.
@@ -116,6 +116,12 @@ impl SandboxBuilder {
     /// Faults to inject.
     pub fn faults(mut self, faults: Faults) -> Self {
         self.config.faults = faults;
+        self
+    }
+
+    /// How FlowHunt's polls meet `from_timestamp` (inclusive or not, shared milliseconds).
+    pub fn flowhunt_boundary(mut self, boundary: FlowhuntBoundary) -> Self {
+        self.config.flowhunt_boundary = boundary;
         self
     }
 
@@ -194,6 +200,16 @@ impl Sandbox {
     /// Requests served so far, by operationId (requests to unknown paths count as `unknown`).
     pub fn requests(&self) -> BTreeMap<String, u64> {
         self.shared.counts()
+    }
+
+    /// Faults injected so far, by operationId (each also counted in [`Sandbox::requests`]).
+    pub fn injected(&self) -> BTreeMap<String, u64> {
+        self.shared.injected()
+    }
+
+    /// Faults injected so far into one operationId's requests.
+    pub fn injected_for(&self, operation: &str) -> u64 {
+        self.injected().get(operation).copied().unwrap_or(0)
     }
 
     /// Requests served so far by one service.

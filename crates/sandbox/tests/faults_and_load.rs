@@ -112,6 +112,147 @@ async fn the_same_seed_replays_the_same_faults() {
     assert!(sa.contains(&503) && sa.contains(&200));
 }
 
+/// What each of `names` got on each of three tries (status, and the chat id when created),
+/// sending them in `order` (`None`: all at once).
+async fn creates(sandbox: &Sandbox, names: &[String], order: Option<Vec<usize>>) -> Vec<Vec<(u16, Value)>> {
+    let client = reqwest::Client::new();
+    let create = |name: String| {
+        let (client, base) = (client.clone(), sandbox.base_url());
+        async move {
+            let response = client
+                .post(format!("{base}/chats"))
+                .header("x-api-key", DEFAULT_API_KEY)
+                .json(&json!({"name": name, "from_type": "flow", "from_flow": "f1"}))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let id = match status {
+                200 => response.json::<Value>().await.unwrap()["id"].clone(),
+                _ => Value::Null,
+            };
+            (status, id)
+        }
+    };
+    let mut results = vec![Vec::new(); names.len()];
+    for _try in 0..3 {
+        match &order {
+            Some(order) => {
+                for &i in order {
+                    results[i].push(create(names[i].clone()).await);
+                }
+            }
+            None => {
+                let all = futures::future::join_all(names.iter().cloned().map(create)).await;
+                for (i, result) in all.into_iter().enumerate() {
+                    results[i].push(result);
+                }
+            }
+        }
+    }
+    results
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_rolls_and_ids_do_not_depend_on_arrival_order() {
+    let faults = Faults {
+        rate_5xx: 0.5,
+        ..Faults::default()
+    };
+    let start = |seed| Sandbox::builder().faults(faults.clone()).seed(seed).start();
+    let (a, b, c, other) = (
+        start(42).await.unwrap(),
+        start(42).await.unwrap(),
+        start(42).await.unwrap(),
+        start(7).await.unwrap(),
+    );
+    let names: Vec<String> = (0..30).map(|i| format!("chat {i}")).collect();
+    let forwards = creates(&a, &names, Some((0..30).collect())).await;
+    let backwards = creates(&b, &names, Some((0..30).rev().collect())).await;
+    let together = creates(&c, &names, None).await;
+    assert_eq!(
+        forwards, backwards,
+        "the same request gets the same roll and id in any order"
+    );
+    assert_eq!(forwards, together, "and concurrently");
+    let statuses: Vec<u16> = forwards.iter().flatten().map(|(s, _)| *s).collect();
+    assert!(statuses.contains(&503) && statuses.contains(&200));
+    let injected = u64::try_from(statuses.iter().filter(|s| **s == 503).count()).unwrap();
+    assert_eq!(
+        a.injected_for("create_chat"),
+        injected,
+        "injected faults are counted"
+    );
+    assert_eq!(a.requests_for("create_chat"), 90);
+    assert_ne!(
+        forwards,
+        creates(&other, &names, Some((0..30).collect())).await,
+        "another seed, other faults"
+    );
+}
+
+#[tokio::test]
+async fn flowhunt_boundaries_are_switchable() {
+    use assistants_sandbox::FlowhuntBoundary;
+    for inclusive in [false, true] {
+        let boundary = FlowhuntBoundary::exclusive()
+            .with_inclusive(inclusive)
+            .with_shared_millisecond(true);
+        let sandbox = Sandbox::builder()
+            .flowhunt_boundary(boundary)
+            .start()
+            .await
+            .unwrap();
+        let client = reqwest::Client::new();
+        let base = sandbox.base_url();
+        let session: Value = client
+            .post(format!("{base}/v3/flow-assistants/create?workspace_id=w"))
+            .bearer_auth("t")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let sid = session["session_id"].as_str().unwrap();
+        client
+            .post(format!("{base}/v3/flow-assistants/{sid}/invoke"))
+            .json(&json!({"message": "hi"}))
+            .send()
+            .await
+            .unwrap();
+        let poll = |from: u64| {
+            let url = format!("{base}/v3/flow-assistants/{sid}/invocation_response/{from}");
+            let client = client.clone();
+            async move {
+                client
+                    .post(url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<Vec<Value>>()
+                    .await
+                    .unwrap()
+            }
+        };
+        let all = poll(0).await;
+        let stamps: Vec<u64> = all
+            .iter()
+            .map(|e| e["created_at_timestamp"].as_str().unwrap().parse().unwrap())
+            .collect();
+        let first = stamps[0];
+        assert_eq!(
+            stamps,
+            [first, first + 1, first + 2, first + 2, first + 2],
+            "tool end and answer share the tool start's millisecond"
+        );
+        let at = poll(first + 2).await;
+        assert_eq!(at.len(), if inclusive { 3 } else { 0 }, "inclusive: {inclusive}");
+        assert_eq!(poll(first + 1).await.len(), if inclusive { 4 } else { 3 });
+    }
+}
+
 #[tokio::test]
 async fn duplicate_boundary_repeats_the_event_at_the_cursor() {
     let sandbox = Sandbox::builder()
@@ -309,4 +450,40 @@ async fn a_thousand_parallel_requests_lose_nothing() {
         200
     );
     assert_eq!(sandbox.requests_for("invoke_v3_flow_assistant_response"), 200);
+}
+
+#[tokio::test]
+async fn drops_break_before_the_head_or_mid_body() {
+    let sandbox = Sandbox::builder()
+        .faults(Faults {
+            rate_drop: 1.0,
+            ..Faults::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let (mut before_head, mut mid_body) = (0, 0);
+    for i in 0..40 {
+        let sent = client
+            .post(format!("{}/chats", sandbox.base_url()))
+            .header("x-api-key", DEFAULT_API_KEY)
+            .json(&json!({"name": format!("chat {i}"), "from_type": "flow", "from_flow": "f1"}))
+            .send()
+            .await;
+        match sent {
+            Err(error) => {
+                assert!(!error.is_connect(), "the request was read: {error:?}");
+                before_head += 1;
+            }
+            Ok(response) => {
+                assert_eq!(response.status(), 200);
+                let body = response.bytes().await.expect_err("the body breaks");
+                assert!(body.is_body() || body.is_decode(), "{body:?}");
+                mid_body += 1;
+            }
+        }
+    }
+    assert!(before_head > 5 && mid_body > 5, "{before_head} / {mid_body}");
+    assert_eq!(sandbox.injected_for("create_chat"), 40);
 }

@@ -204,8 +204,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::Settings;
     use crate::flowhunt::FlowHunt;
+    use crate::{Outcome, Settings};
     use flowhunt_api::types::FlowEventActionType;
 
     fn event(id: usize, ts: u64) -> FlowSessionEvent {
@@ -312,6 +312,138 @@ mod tests {
             prop_assert_eq!(serde_json::to_value(&parsed).unwrap(), serde_json::Value::String(value.clone()));
             let status = flowgen_api::types::ChatStatus::from(value.as_str());
             prop_assert_eq!(status.to_string(), value);
+        }
+    }
+
+    /// Polls `session` from the cursor of `state` (as the loop would, 1 ms before it) and
+    /// hands every raw batch to the stream, no log in between, until the stream is done;
+    /// returns the events delivered and the outcome.
+    async fn drive(state: &mut AskState) -> (Vec<(String, u64)>, Option<Outcome>) {
+        let (mut events, mut outcome) = (Vec::new(), None);
+        for _poll in 0..6 {
+            let polled = state
+                .session
+                .poll(state.cursor.from_timestamp())
+                .await
+                .expect("a poll");
+            state.absorb(polled.iter()).expect("absorbed");
+            for item in state.queue.drain(..) {
+                match item.expect("no error") {
+                    AskEvent::Event { event, .. } => {
+                        events.push((event.event_id.clone(), timestamp(&event).expect("ts")));
+                    }
+                    AskEvent::Done { outcome: o, .. } => outcome = Some(o),
+                }
+            }
+            if state.done {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        (events, outcome)
+    }
+
+    /// The cursor alone (raw polls, no log before it): three events share the boundary
+    /// millisecond and become visible 10 ms apart; the exclusive and the inclusive server
+    /// both return events already delivered, and each reaches the stream once, in order.
+    #[tokio::test(start_paused = true)]
+    async fn the_cursor_alone_delivers_each_boundary_event_once_on_either_server() {
+        for inclusive in [false, true] {
+            let setup = crate::flowhunt::tests::boundary(inclusive, false, "hi there").await;
+            let c = setup.created;
+            let cursor = Cursor::at(setup.session.id(), c)
+                .with_invocation_timestamp(Some(c))
+                .with_message("hi there");
+            let mut state = AskState::new(setup.session.clone(), cursor, None);
+            let (events, outcome) = drive(&mut state).await;
+            let stamps: Vec<u64> = events.iter().map(|(_, ts)| *ts).collect();
+            assert_eq!(stamps, [c, c + 1, c + 2, c + 2, c + 2], "inclusive: {inclusive}");
+            let unique: HashSet<&String> = events.iter().map(|(id, _)| id).collect();
+            assert_eq!(unique.len(), 5, "each once (inclusive: {inclusive})");
+            assert_eq!(
+                outcome.as_ref().and_then(Outcome::answer),
+                Some("Answer to \"hi there\": 2 words received."),
+            );
+        }
+    }
+
+    /// A cursor stored inside the boundary millisecond (after the tool-call start, before the
+    /// two events that share its millisecond) resumes from its own list of ids there: on either
+    /// server the resumed stream delivers only the two events it had not.
+    #[tokio::test(start_paused = true)]
+    async fn a_cursor_stored_inside_the_boundary_millisecond_resumes_without_repeats() {
+        for inclusive in [false, true] {
+            let setup = crate::flowhunt::tests::boundary(inclusive, false, "hi there").await;
+            let c = setup.created;
+            let cursor = Cursor::at(setup.session.id(), c)
+                .with_invocation_timestamp(Some(c))
+                .with_message("hi there");
+            let mut state = AskState::new(setup.session.clone(), cursor, None);
+            let polled = state.session.poll(c).await.expect("a poll");
+            state.absorb(polled.iter()).expect("absorbed");
+            assert_eq!(delivered(&mut state).len(), 3, "the events visible at once");
+            assert_eq!(state.cursor.from_timestamp(), c + 2);
+            let stored = serde_json::to_string(&state.cursor).expect("stored");
+            let cursor: Cursor = serde_json::from_str(&stored).expect("loaded");
+            assert_eq!(cursor.seen_at_boundary().len(), 1);
+
+            let mut resumed = AskState::new(setup.session.clone(), cursor, None);
+            let (events, outcome) = drive(&mut resumed).await;
+            let stamps: Vec<u64> = events.iter().map(|(_, ts)| *ts).collect();
+            assert_eq!(stamps, [c + 2, c + 2], "inclusive: {inclusive}");
+            assert!(outcome.is_some_and(|o| o.answer().is_some()));
+        }
+    }
+
+    /// Through an inclusive boundary the first poll (from the invocation's `created_at`, 1 ms
+    /// before it) returns the session's welcome message; an exclusive one does not. Either
+    /// way it never becomes the answer: before the cursor it is not delivered, and a stream
+    /// that does not know the invocation's timestamp (a non-numeric `created_at` leaves the
+    /// cursor at 0) delivers it as an event of an earlier turn.
+    #[tokio::test(start_paused = true)]
+    async fn the_welcome_reaches_the_stream_through_an_inclusive_boundary_and_is_never_the_answer() {
+        const WELCOME: &str = "Hi! I am the sandbox flow assistant. How can I help?";
+        let answer = "Answer to \"what now\": 2 words received.";
+        let is_welcome = |event: &FlowSessionEvent| text_of(event, "message").as_deref() == Some(WELCOME);
+        for inclusive in [false, true] {
+            let setup = crate::flowhunt::tests::boundary(inclusive, true, "what now").await;
+            let c = setup.created;
+            let first = setup.session.poll(c).await.expect("a poll");
+            assert_eq!(
+                first.iter().any(is_welcome),
+                inclusive,
+                "the welcome, 1 ms before the invocation, comes back on an inclusive boundary only"
+            );
+
+            // The invocation's timestamp known: the welcome is behind the cursor.
+            let cursor = Cursor::at(setup.session.id(), c)
+                .with_invocation_timestamp(Some(c))
+                .with_message("what now");
+            let mut state = AskState::new(setup.session.clone(), cursor, None);
+            let (events, outcome) = drive(&mut state).await;
+            assert_eq!(events.len(), 5, "the invocation's events only");
+            assert_eq!(outcome.as_ref().and_then(Outcome::answer), Some(answer));
+
+            // Not known: the welcome reaches the stream, the echo starts the turn, and the
+            // answer is still the assistant's reply.
+            let cursor = Cursor::at(setup.session.id(), 0).with_message("what now");
+            let mut state = AskState::new(setup.session.clone(), cursor, None);
+            let (events, outcome) = drive(&mut state).await;
+            assert_eq!(events.len(), 6, "the welcome, then the invocation's events");
+            assert_eq!(events[0].1, c - 1, "the welcome first");
+            match outcome {
+                Some(Outcome::Completed {
+                    answer: got,
+                    messages,
+                }) => {
+                    assert_eq!(got, answer);
+                    assert!(
+                        messages.iter().all(|m| m.text != WELCOME),
+                        "no welcome in the turn: {messages:?}"
+                    );
+                }
+                other => panic!("expected the answer, got {other:?}"),
+            }
         }
     }
 

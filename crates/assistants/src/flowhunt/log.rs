@@ -263,6 +263,37 @@ mod tests {
         );
     }
 
+    /// The log alone (no cursor after it) over a real poll sequence: three events share the
+    /// boundary millisecond and become visible 10 ms apart, and every poll starts 1 ms before
+    /// the newest event, so both servers return events the log already holds (the inclusive
+    /// one more of them). The log keeps each once, in order.
+    #[tokio::test(start_paused = true)]
+    async fn the_log_alone_keeps_each_boundary_event_once_on_either_server() {
+        for inclusive in [false, true] {
+            let setup = crate::flowhunt::tests::boundary(inclusive, false, "hi").await;
+            let mut log = Log::new(setup.created, 1000);
+            let mut returned = 0;
+            for _poll in 0..4 {
+                let (from, widening) = log.next_poll();
+                let polled = setup.session.poll(from).await.expect("a poll");
+                returned += polled.len();
+                log.absorb(from, widening, polled);
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            let held: Vec<FlowSessionEvent> = log.events.iter().map(|e| (**e).clone()).collect();
+            let held = crate::flowhunt::tests::ids(&held);
+            let c = setup.created;
+            let stamps: Vec<u64> = held.iter().map(|(_, ts)| *ts).collect();
+            assert_eq!(stamps, [c, c + 1, c + 2, c + 2, c + 2], "inclusive: {inclusive}");
+            let unique: std::collections::HashSet<&String> = held.iter().map(|(id, _)| id).collect();
+            assert_eq!(unique.len(), 5, "each once (inclusive: {inclusive})");
+            // Polls from c, c+2, c+2, c+2 (each 1 ms before): the exclusive server repeats the
+            // boundary's events; the inclusive one also the event 1 ms before it.
+            let expected = if inclusive { 3 + 3 + 4 + 4 } else { 3 + 2 + 3 + 3 };
+            assert_eq!(returned, expected, "inclusive: {inclusive}");
+        }
+    }
+
     #[test]
     fn a_log_holding_more_than_the_cap_stops_with_a_typed_error() {
         let mut log = Log::new(0, 50);

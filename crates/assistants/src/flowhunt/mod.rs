@@ -285,3 +285,76 @@ impl Session {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! What the dedupe and welcome tests of the submodules share: a sandbox session whose
+    //! reply puts three events in one millisecond at the poll boundary, on virtual time.
+
+    use std::time::Duration;
+
+    use assistants_sandbox::{FlowhuntBoundary, Sandbox, Timing};
+
+    use super::*;
+
+    /// A sandbox session against an `inclusive` (or exclusive) boundary, asked `message`.
+    pub(super) struct Boundary {
+        /// Kept alive for the session.
+        pub(super) _sandbox: Sandbox,
+        pub(super) session: Session,
+        /// The invocation's `created_at`.
+        pub(super) created: u64,
+    }
+
+    /// Events `created`, `+1`, then `+2` three times: the tool-call start at once, the tool-call
+    /// end 10 ms later and the answer 20 ms later, all at `created + 2`. With `welcome`, the
+    /// session's welcome message sits at `created - 1`, the millisecond the first poll starts
+    /// from.
+    pub(super) async fn boundary(inclusive: bool, welcome: bool, message: &str) -> Boundary {
+        let ms = Duration::from_millis;
+        let sandbox = Sandbox::builder()
+            .flowhunt_boundary(
+                FlowhuntBoundary::exclusive()
+                    .with_inclusive(inclusive)
+                    .with_shared_millisecond(true),
+            )
+            .timing(Timing::flowhunt_schedule([ms(0), ms(0), ms(0), ms(10), ms(20)]))
+            .start()
+            .await
+            .expect("a sandbox");
+        let api = flowhunt_api::Client::with_api_key(&sandbox.base_url(), "k".into()).expect("a client");
+        let flowhunt = FlowHunt::new(api, Some("w".into()), Settings::default());
+        let request = types::FlowAssistantSessionCreateRequest {
+            start_with_welcome_message: Some(welcome),
+            ..Default::default()
+        };
+        let session = flowhunt.create_session_with(request).await.expect("a session");
+        let invoked = session
+            .inner
+            .api
+            .invoke_v3_flow_assistant_response()
+            .session_id(session.id())
+            .body(types::FlowAssistantInvokeRequest::builder().message(message.to_string()))
+            .send()
+            .await
+            .expect("an invocation")
+            .into_inner();
+        let created = invoked.created_at.parse().expect("epoch ms");
+        Boundary {
+            _sandbox: sandbox,
+            session,
+            created,
+        }
+    }
+
+    /// The ids of a poll's events, with their timestamps.
+    pub(super) fn ids(events: &[FlowSessionEvent]) -> Vec<(String, u64)> {
+        events
+            .iter()
+            .map(|e| {
+                let ts = classify::timestamp(e).expect("a timestamp");
+                (e.event_id.clone(), ts)
+            })
+            .collect()
+    }
+}

@@ -348,7 +348,8 @@ async fn send(
         chat.generation
     };
     let open_source = service.open_source();
-    let run = tokio::spawn(run(service, id, generation, text, input_rx, abort_rx));
+    let shared = service.shared.clone();
+    let run = tokio::spawn(shared.inherit_rng(run(service, id, generation, text, input_rx, abort_rx)));
     if open_source {
         let _ = run.await; // the real server answers only when the run has ended
         Ok(wire::json_response(StatusCode::OK, Value::Null))
