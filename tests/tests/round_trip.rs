@@ -91,10 +91,93 @@ proptest! {
     }
 
     #[test]
-    fn pieces_conversations(texts in texts(3), (key, value) in extra()) {
+    fn pieces_conversations(texts in texts(5), (key, value) in extra()) {
         let conversations = fixture("pieces/conversations.json");
-        let pointers = ["/iterable/0/name", "/iterable/0/type", "/schema/semantic"];
+        // The last two are inside free-form parts (`RawJson`), kept as text.
+        let pointers = [
+            "/iterable/0/name",
+            "/iterable/0/type",
+            "/schema/semantic",
+            "/iterable/0/application/name",
+            "/iterable/0/messages/iterable/0/reference/fragment/string/raw",
+        ];
         let conversations = varied(&conversations, &pointers, &texts, "/iterable/0", (&key, value));
         round_trip::<pieces_api::types::Conversations>(&conversations, &pointers)?;
+    }
+}
+
+/// The free-form parts of a Pieces snapshot (`RawJson`) come back byte for byte through a
+/// bytes-to-bytes round trip, whatever their spacing, key order, number spelling and escapes,
+/// and so do its timestamps (`Timestamp`).
+#[test]
+fn pieces_free_form_parts_are_kept_byte_for_byte() {
+    let application =
+        r#"{ "name":"VS_CODE",  "version" : "2.3.1", "zz_new": [1.50, 1e3, "\u00e9\n"], "name": "dup" }"#;
+    let reference = r#"{"type": "SUMMARY", "text": "caf\u00e9", "nested": {"deep": [[{}]]}}"#;
+    let text = fixture("pieces/conversations.json").to_string();
+    let mut value: Value = serde_json::from_str(&text).expect("the fixture is JSON");
+    // Placeholders, swapped for the exact texts after encoding, since a `Value` would normalise them.
+    value["iterable"][0]["application"] = Value::from("@application@");
+    value["iterable"][0]["annotations"]["iterable"][0]["reference"] = Value::from("@reference@");
+    let bytes = serde_json::to_string(&value)
+        .expect("encodes")
+        .replace(r#""@application@""#, application)
+        .replace(r#""@reference@""#, reference);
+
+    let typed: pieces_api::types::Conversations = serde_json::from_str(&bytes).expect("decodes");
+    let first = &typed.iterable[0];
+    let raw_application = first.application.as_ref().expect("application");
+    assert_eq!(raw_application.get(), application);
+    let annotations = first.annotations.as_ref().expect("annotations");
+    assert_eq!(
+        annotations.iterable[0]
+            .reference
+            .as_ref()
+            .expect("reference")
+            .get(),
+        reference
+    );
+
+    let encoded = serde_json::to_string(&typed).expect("encodes");
+    // Timestamps keep the server's spelling too (chrono would write `44.100Z`).
+    assert_eq!(first.updated.value.text(), Some("2023-10-27T09:12:44.1Z"));
+    assert!(
+        encoded.contains(r#""value":"2023-10-27T09:12:44.1Z""#),
+        "{encoded}"
+    );
+    assert!(encoded.contains(application), "{encoded}");
+    assert!(encoded.contains(reference), "{encoded}");
+    let again: pieces_api::types::Conversations = serde_json::from_str(&encoded).expect("re-decodes");
+    assert_eq!(again, typed);
+    assert_eq!(
+        again.iterable[0].application.as_ref().map(|a| a.get()),
+        Some(application)
+    );
+
+    // Parsed only when asked; the duplicate key keeps its last value, as serde_json does.
+    let parsed = raw_application.to_value().expect("parses");
+    assert_eq!(parsed["name"], "dup");
+    assert_eq!(parsed["zz_new"][2], "é\n");
+}
+
+/// Invalid JSON inside a free-form part fails the typed decode with a syntax error, and a part
+/// that is JSON but not an object with a data error, as the `serde_json::Map` it replaces did.
+#[test]
+fn pieces_free_form_parts_are_validated() {
+    let text = fixture("pieces/conversations.json").to_string();
+    let mut value: Value = serde_json::from_str(&text).expect("the fixture is JSON");
+    value["iterable"][0]["model"] = Value::from("@model@");
+    let template = serde_json::to_string(&value).expect("encodes");
+    for (model, category) in [
+        (r#"{"id": "gpt-4o",}"#, serde_json::error::Category::Syntax),
+        (r#"{"id": "gpt-4o" "x": 1}"#, serde_json::error::Category::Syntax),
+        (r#"{"id": "\q"}"#, serde_json::error::Category::Syntax),
+        (r#"["gpt-4o"]"#, serde_json::error::Category::Data),
+        (r#""gpt-4o""#, serde_json::error::Category::Data),
+    ] {
+        let bytes = template.replace(r#""@model@""#, model);
+        let err = serde_json::from_str::<pieces_api::types::Conversations>(&bytes)
+            .expect_err("an invalid free-form part fails the decode");
+        assert_eq!(err.classify(), category, "{model}: {err}");
     }
 }

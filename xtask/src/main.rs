@@ -16,6 +16,7 @@ use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeIm
 mod lean;
 mod open_enum;
 mod operations;
+mod raw_json;
 
 #[derive(Parser)]
 #[command(name = "xtask", about = "Workspace automation for assistants-rs")]
@@ -47,6 +48,8 @@ struct Target {
     output: &'static str,
     /// Typed httpmock helpers for every operation (the crate's `mock` feature).
     mock: &'static str,
+    /// The type of `format: date-time` strings, when not typify's `chrono::DateTime<Utc>`.
+    date_time: Option<&'static str>,
 }
 
 const TARGETS: &[Target] = &[
@@ -54,16 +57,20 @@ const TARGETS: &[Target] = &[
         spec: "specs/flowhunt.yaml",
         output: "crates/flowhunt-api/src/generated.rs",
         mock: "crates/flowhunt-api/src/mock.rs",
+        date_time: None,
     },
     Target {
         spec: "specs/pieces.yaml",
         output: "crates/pieces-api/src/generated.rs",
         mock: "crates/pieces-api/src/mock.rs",
+        // Keeps the server's text (lossless round trips) and skips chrono's general parser.
+        date_time: Some("crate::Timestamp"),
     },
     Target {
         spec: "specs/flowgen.yaml",
         output: "crates/flowgen-api/src/generated.rs",
         mock: "crates/flowgen-api/src/mock.rs",
+        date_time: None,
     },
 ];
 
@@ -143,6 +150,23 @@ fn generate(root: &Path, target: &Target) -> Result<(String, String)> {
                 .parse::<proc_macro2::TokenStream>()
                 .map_err(|e| anyhow::anyhow!("inner type: {e}"))?,
         );
+    if let Some(date_time) = target.date_time {
+        // typify matches conversions ignoring descriptions: every `format: date-time` string.
+        let schema = schemars::schema::SchemaObject {
+            instance_type: Some(schemars::schema::InstanceType::String.into()),
+            format: Some("date-time".into()),
+            ..Default::default()
+        };
+        settings.with_conversion(
+            schema,
+            date_time,
+            [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
+        );
+    }
+    let raw = raw_json::collect(&spec).with_context(|| format!("x-raw-json in {}", target.spec))?;
+    for schema in &raw {
+        settings.with_replacement(&schema.name, raw_json::WRAPPER, std::iter::empty());
+    }
     for open_enum in &open {
         settings.with_replacement(
             &open_enum.name,
@@ -156,6 +180,7 @@ fn generate(root: &Path, target: &Target) -> Result<(String, String)> {
         .with_context(|| format!("generating from {}", target.spec))?;
     let mut ast: syn::File = syn::parse2(tokens).context("progenitor produced unparsable code")?;
     open_enum::inject(&mut ast, &open, &spec)?;
+    raw_json::inject(&mut ast, &raw)?;
     operations::inject(&mut ast, &spec)?;
     lean::apply(&mut ast);
     let client = format_file(root, target, ast)?;

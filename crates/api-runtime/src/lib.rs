@@ -9,6 +9,10 @@
 //!   each client crate hands [`execute`] to progenitor's `exec` hook, so every response body,
 //!   success or error, fails after at most [`Limits::max_body_bytes`] were buffered, and
 //!   [`is_too_large`] recognises that failure.
+//! - [`RawJson`]: a free-form JSON object kept as its text (validated, parsed only when asked),
+//!   which the generators substitute for schemas marked `x-raw-json`.
+//! - [`Timestamp`]: an RFC 3339 date-time keeping the text it was decoded from, read without
+//!   chrono's general parser in the common UTC form (the Pieces client's `format: date-time`).
 //!
 //! TLS is rustls by default (feature `rustls`: the platform's root certificates, the `aws-lc-rs`
 //! provider, built with the C compiler the linker already needs); feature `native-tls` selects
@@ -34,16 +38,20 @@
 mod error;
 mod limits;
 mod operation;
+mod raw_json;
 pub mod redirect;
 mod response;
 mod service;
+mod timestamp;
 
 pub use operation::Operation;
 
 pub use error::ClientError;
 pub use limits::{Limits, execute, is_too_large};
+pub use raw_json::RawJson;
 pub use response::from_response;
 pub use service::{Auth, Service, checked_base_url, redact_userinfo};
+pub use timestamp::Timestamp;
 
 #[doc(hidden)]
 pub mod __private {

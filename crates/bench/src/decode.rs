@@ -1,6 +1,7 @@
 //! Decode: a real-shaped 1,000-conversation Pieces snapshot, typed vs `serde_json::Value`.
 //!
-//! Goal (issue 8): typed decode at least 0.8x the throughput of parsing into a `Value`.
+//! Goal (issue 16): typed decode at least 1.5x the throughput of parsing into a `Value`. The
+//! free-form parts (`RawJson`) are checked but not built, which is where most of the gain is.
 
 use std::time::Instant;
 
@@ -59,6 +60,12 @@ pub async fn run(size: Size) -> anyhow::Result<Scenario> {
         "decoded {} conversations",
         typed.iterable.len()
     );
+    // The free-form parts were really decoded (kept as text), not skipped.
+    let application = typed.iterable[0].application.as_ref().map(|a| a.to_value());
+    anyhow::ensure!(
+        matches!(application, Some(Ok(ref v)) if v["name"] == "VS_CODE"),
+        "the first conversation's application did not decode: {application:?}"
+    );
     let _: Value = serde_json::from_slice(&bytes)?;
 
     let (mut typed_best, mut value_best) = (f64::MAX, f64::MAX);
@@ -80,7 +87,7 @@ pub async fn run(size: Size) -> anyhow::Result<Scenario> {
             "{mib:.1} MiB, 1,000 conversations: typed pieces_api::types::Conversations vs serde_json::Value (best of {rounds})"
         ),
         figures: vec![
-            Figure::higher_is_better("snapshots/s", 1.0 / typed_best, 1.0 / value_best, Some(0.8)),
+            Figure::higher_is_better("snapshots/s", 1.0 / typed_best, 1.0 / value_best, Some(1.5)),
             Figure::higher_is_better("MiB/s", mib / typed_best, mib / value_best, None),
         ],
         extra: Vec::new(),

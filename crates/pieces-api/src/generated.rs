@@ -12,13 +12,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Conversation {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub anchors: ::std::option::Option<FreeForm>,
+        pub anchors: ::std::option::Option<crate::RawJson>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub annotations: ::std::option::Option<FlattenedAnnotations>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub application: ::std::option::Option<FreeForm>,
+        pub application: ::std::option::Option<crate::RawJson>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub assets: ::std::option::Option<FreeForm>,
+        pub assets: ::std::option::Option<crate::RawJson>,
         pub created: GroupedTimestamp,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub deleted: ::std::option::Option<GroupedTimestamp>,
@@ -27,28 +27,28 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub favorited: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub grounding: ::std::option::Option<FreeForm>,
+        pub grounding: ::std::option::Option<crate::RawJson>,
         ///Lowercase v4 UUID text.
         pub id: ::std::string::String,
         pub messages: FlattenedConversationMessages,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub model: ::std::option::Option<FreeForm>,
+        pub model: ::std::option::Option<crate::RawJson>,
         ///User-customised name.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub pipeline: ::std::option::Option<FreeForm>,
+        pub pipeline: ::std::option::Option<crate::RawJson>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub schema: ::std::option::Option<EmbeddedModelSchema>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub score: ::std::option::Option<FreeForm>,
+        pub score: ::std::option::Option<crate::RawJson>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub summaries: ::std::option::Option<FreeForm>,
+        pub summaries: ::std::option::Option<crate::RawJson>,
         #[serde(rename = "type")]
         pub type_: crate::types::ConversationTypeEnum,
         pub updated: GroupedTimestamp,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub websites: ::std::option::Option<FreeForm>,
+        pub websites: ::std::option::Option<crate::RawJson>,
     }
     impl Conversation {
         pub fn builder() -> builder::Conversation {
@@ -64,7 +64,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub schema: ::std::option::Option<EmbeddedModelSchema>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub score: ::std::option::Option<FreeForm>,
+        pub score: ::std::option::Option<crate::RawJson>,
     }
     impl Conversations {
         pub fn builder() -> builder::Conversations {
@@ -103,7 +103,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub schema: ::std::option::Option<EmbeddedModelSchema>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub score: ::std::option::Option<FreeForm>,
+        pub score: ::std::option::Option<crate::RawJson>,
     }
     impl FlattenedAnnotations {
         pub fn builder() -> builder::FlattenedAnnotations {
@@ -119,7 +119,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub schema: ::std::option::Option<EmbeddedModelSchema>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub score: ::std::option::Option<FreeForm>,
+        pub score: ::std::option::Option<crate::RawJson>,
     }
     impl FlattenedConversationMessages {
         pub fn builder() -> builder::FlattenedConversationMessages {
@@ -135,31 +135,11 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub schema: ::std::option::Option<EmbeddedModelSchema>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub score: ::std::option::Option<FreeForm>,
+        pub score: ::std::option::Option<crate::RawJson>,
     }
     impl FlattenedConversations {
         pub fn builder() -> builder::FlattenedConversations {
             Default::default()
-        }
-    }
-    ///A nested Pieces object kept as raw JSON (its real schema is large and growing).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(transparent)]
-    pub struct FreeForm(pub ::serde_json::Map<::std::string::String, ::serde_json::Value>);
-    impl ::std::ops::Deref for FreeForm {
-        type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
-        fn deref(&self) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<FreeForm> for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        fn from(value: FreeForm) -> Self {
-            value.0
-        }
-    }
-    impl ::std::convert::From<::serde_json::Map<::std::string::String, ::serde_json::Value>> for FreeForm {
-        fn from(value: ::serde_json::Map<::std::string::String, ::serde_json::Value>) -> Self {
-            Self(value)
         }
     }
     ///`GroupedTimestamp`
@@ -171,7 +151,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub schema: ::std::option::Option<EmbeddedModelSchema>,
         ///RFC 3339, UTC with microseconds in practice.
-        pub value: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub value: crate::Timestamp,
     }
     impl GroupedTimestamp {
         pub fn builder() -> builder::GroupedTimestamp {
@@ -203,7 +183,7 @@ pub mod types {
     pub struct ReferencedAnnotation {
         pub id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub reference: ::std::option::Option<FreeForm>,
+        pub reference: ::std::option::Option<crate::RawJson>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub schema: ::std::option::Option<EmbeddedModelSchema>,
     }
@@ -217,7 +197,7 @@ pub mod types {
     pub struct ReferencedConversation {
         pub id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub reference: ::std::option::Option<FreeForm>,
+        pub reference: ::std::option::Option<crate::RawJson>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub schema: ::std::option::Option<EmbeddedModelSchema>,
     }
@@ -231,7 +211,7 @@ pub mod types {
     pub struct ReferencedConversationMessage {
         pub id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub reference: ::std::option::Option<FreeForm>,
+        pub reference: ::std::option::Option<crate::RawJson>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub schema: ::std::option::Option<EmbeddedModelSchema>,
     }
@@ -244,31 +224,31 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SeededConversation {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub anchors: ::std::vec::Vec<FreeForm>,
+        pub anchors: ::std::vec::Vec<crate::RawJson>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub annotations: ::std::vec::Vec<FreeForm>,
+        pub annotations: ::std::vec::Vec<crate::RawJson>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub application: ::std::option::Option<FreeForm>,
+        pub application: ::std::option::Option<crate::RawJson>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub assets: ::std::option::Option<FreeForm>,
+        pub assets: ::std::option::Option<crate::RawJson>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub demo: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub favorited: ::std::option::Option<bool>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub messages: ::std::vec::Vec<FreeForm>,
+        pub messages: ::std::vec::Vec<crate::RawJson>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub model: ::std::option::Option<FreeForm>,
+        pub model: ::std::option::Option<crate::RawJson>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub pipeline: ::std::option::Option<FreeForm>,
+        pub pipeline: ::std::option::Option<crate::RawJson>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub schema: ::std::option::Option<EmbeddedModelSchema>,
         #[serde(rename = "type")]
         pub type_: crate::types::ConversationTypeEnum,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub websites: ::std::option::Option<FreeForm>,
+        pub websites: ::std::option::Option<crate::RawJson>,
     }
     impl SeededConversation {
         pub fn builder() -> builder::SeededConversation {
@@ -279,9 +259,9 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct StreamedIdentifier {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub annotation: ::std::option::Option<FreeForm>,
+        pub annotation: ::std::option::Option<crate::RawJson>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub asset: ::std::option::Option<FreeForm>,
+        pub asset: ::std::option::Option<crate::RawJson>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub conversation: ::std::option::Option<ReferencedConversation>,
         ///`true` when removed; absent or `false` when created or updated.
@@ -311,33 +291,33 @@ pub mod types {
     pub mod builder {
         #[derive(Clone, Debug)]
         pub struct Conversation {
-            anchors: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            anchors: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
             annotations: ::std::result::Result<
                 ::std::option::Option<super::FlattenedAnnotations>,
                 ::std::string::String,
             >,
-            application: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
-            assets: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            application: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
+            assets: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
             created: ::std::result::Result<super::GroupedTimestamp, ::std::string::String>,
             deleted:
                 ::std::result::Result<::std::option::Option<super::GroupedTimestamp>, ::std::string::String>,
             demo: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             favorited: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
-            grounding: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            grounding: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
             messages: ::std::result::Result<super::FlattenedConversationMessages, ::std::string::String>,
-            model: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            model: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
             name: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
-            pipeline: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            pipeline: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
             schema: ::std::result::Result<
                 ::std::option::Option<super::EmbeddedModelSchema>,
                 ::std::string::String,
             >,
-            score: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
-            summaries: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            score: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
+            summaries: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
             type_: ::std::result::Result<crate::types::ConversationTypeEnum, ::std::string::String>,
             updated: ::std::result::Result<super::GroupedTimestamp, ::std::string::String>,
-            websites: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            websites: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
         }
         impl ::std::default::Default for Conversation {
             fn default() -> Self {
@@ -368,7 +348,7 @@ pub mod types {
         impl Conversation {
             pub fn anchors<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.anchors = value
@@ -388,7 +368,7 @@ pub mod types {
             }
             pub fn application<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.application = value
@@ -398,7 +378,7 @@ pub mod types {
             }
             pub fn assets<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.assets = value
@@ -448,7 +428,7 @@ pub mod types {
             }
             pub fn grounding<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.grounding = value
@@ -478,7 +458,7 @@ pub mod types {
             }
             pub fn model<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.model = value
@@ -498,7 +478,7 @@ pub mod types {
             }
             pub fn pipeline<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.pipeline = value
@@ -518,7 +498,7 @@ pub mod types {
             }
             pub fn score<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.score = value
@@ -528,7 +508,7 @@ pub mod types {
             }
             pub fn summaries<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.summaries = value
@@ -558,7 +538,7 @@ pub mod types {
             }
             pub fn websites<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.websites = value
@@ -628,7 +608,7 @@ pub mod types {
                 ::std::option::Option<super::EmbeddedModelSchema>,
                 ::std::string::String,
             >,
-            score: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            score: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
         }
         impl ::std::default::Default for Conversations {
             fn default() -> Self {
@@ -673,7 +653,7 @@ pub mod types {
             }
             pub fn score<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.score = value
@@ -828,7 +808,7 @@ pub mod types {
                 ::std::option::Option<super::EmbeddedModelSchema>,
                 ::std::string::String,
             >,
-            score: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            score: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
         }
         impl ::std::default::Default for FlattenedAnnotations {
             fn default() -> Self {
@@ -873,7 +853,7 @@ pub mod types {
             }
             pub fn score<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.score = value
@@ -916,7 +896,7 @@ pub mod types {
                 ::std::option::Option<super::EmbeddedModelSchema>,
                 ::std::string::String,
             >,
-            score: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            score: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
         }
         impl ::std::default::Default for FlattenedConversationMessages {
             fn default() -> Self {
@@ -961,7 +941,7 @@ pub mod types {
             }
             pub fn score<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.score = value
@@ -1002,7 +982,7 @@ pub mod types {
                 ::std::option::Option<super::EmbeddedModelSchema>,
                 ::std::string::String,
             >,
-            score: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            score: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
         }
         impl ::std::default::Default for FlattenedConversations {
             fn default() -> Self {
@@ -1047,7 +1027,7 @@ pub mod types {
             }
             pub fn score<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.score = value
@@ -1087,7 +1067,7 @@ pub mod types {
                 ::std::option::Option<super::EmbeddedModelSchema>,
                 ::std::string::String,
             >,
-            value: ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
+            value: ::std::result::Result<crate::Timestamp, ::std::string::String>,
         }
         impl ::std::default::Default for GroupedTimestamp {
             fn default() -> Self {
@@ -1121,7 +1101,7 @@ pub mod types {
             }
             pub fn value<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.value = value
@@ -1154,7 +1134,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ReferencedAnnotation {
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            reference: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            reference: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
             schema: ::std::result::Result<
                 ::std::option::Option<super::EmbeddedModelSchema>,
                 ::std::string::String,
@@ -1182,7 +1162,7 @@ pub mod types {
             }
             pub fn reference<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.reference = value
@@ -1225,7 +1205,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ReferencedConversation {
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            reference: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            reference: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
             schema: ::std::result::Result<
                 ::std::option::Option<super::EmbeddedModelSchema>,
                 ::std::string::String,
@@ -1253,7 +1233,7 @@ pub mod types {
             }
             pub fn reference<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.reference = value
@@ -1296,7 +1276,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ReferencedConversationMessage {
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            reference: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            reference: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
             schema: ::std::result::Result<
                 ::std::option::Option<super::EmbeddedModelSchema>,
                 ::std::string::String,
@@ -1324,7 +1304,7 @@ pub mod types {
             }
             pub fn reference<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.reference = value
@@ -1366,22 +1346,22 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct SeededConversation {
-            anchors: ::std::result::Result<::std::vec::Vec<super::FreeForm>, ::std::string::String>,
-            annotations: ::std::result::Result<::std::vec::Vec<super::FreeForm>, ::std::string::String>,
-            application: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
-            assets: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            anchors: ::std::result::Result<::std::vec::Vec<crate::RawJson>, ::std::string::String>,
+            annotations: ::std::result::Result<::std::vec::Vec<crate::RawJson>, ::std::string::String>,
+            application: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
+            assets: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
             demo: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             favorited: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
-            messages: ::std::result::Result<::std::vec::Vec<super::FreeForm>, ::std::string::String>,
-            model: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            messages: ::std::result::Result<::std::vec::Vec<crate::RawJson>, ::std::string::String>,
+            model: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
             name: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
-            pipeline: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            pipeline: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
             schema: ::std::result::Result<
                 ::std::option::Option<super::EmbeddedModelSchema>,
                 ::std::string::String,
             >,
             type_: ::std::result::Result<crate::types::ConversationTypeEnum, ::std::string::String>,
-            websites: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            websites: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
         }
         impl ::std::default::Default for SeededConversation {
             fn default() -> Self {
@@ -1405,7 +1385,7 @@ pub mod types {
         impl SeededConversation {
             pub fn anchors<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.anchors = value
@@ -1415,7 +1395,7 @@ pub mod types {
             }
             pub fn annotations<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.annotations = value
@@ -1425,7 +1405,7 @@ pub mod types {
             }
             pub fn application<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.application = value
@@ -1435,7 +1415,7 @@ pub mod types {
             }
             pub fn assets<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.assets = value
@@ -1465,7 +1445,7 @@ pub mod types {
             }
             pub fn messages<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.messages = value
@@ -1475,7 +1455,7 @@ pub mod types {
             }
             pub fn model<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.model = value
@@ -1495,7 +1475,7 @@ pub mod types {
             }
             pub fn pipeline<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.pipeline = value
@@ -1525,7 +1505,7 @@ pub mod types {
             }
             pub fn websites<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.websites = value
@@ -1577,8 +1557,8 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct StreamedIdentifier {
-            annotation: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
-            asset: ::std::result::Result<::std::option::Option<super::FreeForm>, ::std::string::String>,
+            annotation: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
+            asset: ::std::result::Result<::std::option::Option<crate::RawJson>, ::std::string::String>,
             conversation: ::std::result::Result<
                 ::std::option::Option<super::ReferencedConversation>,
                 ::std::string::String,
@@ -1601,7 +1581,7 @@ pub mod types {
         impl StreamedIdentifier {
             pub fn annotation<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.annotation = value
@@ -1611,7 +1591,7 @@ pub mod types {
             }
             pub fn asset<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::FreeForm>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::RawJson>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.asset = value
@@ -1892,6 +1872,10 @@ pub mod types {
             ::std::string::String::deserialize(deserializer).map(Self::from)
         }
     }
+    /// A nested Pieces object kept as raw JSON (its real schema is large and growing).
+    ///
+    /// Kept as raw JSON: the schema `FreeForm` is generated as [`RawJson`](crate::RawJson), whose text is checked on decode and parsed only when asked for.
+    pub type FreeForm = crate::RawJson;
 }
 #[derive(Clone, Debug)]
 /// Client for Pieces OS Conversations API
@@ -1904,7 +1888,8 @@ pub mod types {
 /// - Enumerations are strings listing their known values in `x-extensible-enum` (the vendor's
 ///   own SDK maps unknown values to `UNKNOWN` since 5.0.1).
 /// - Nested references that are large, DAG-shaped and growing (applications, anchors, assets,
-///   models, pipelines, scores, ...) are free-form objects that round-trip untouched.
+///   models, pipelines, scores, ...) are free-form objects that round-trip untouched; marked
+///   `x-raw-json`, they are kept as their JSON text, checked but not parsed on decode.
 /// - Errors are `text/plain` 500 bodies; no 4xx is declared by the server.
 ///
 ///

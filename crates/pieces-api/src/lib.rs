@@ -50,6 +50,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Free-form nested objects (the spec's `FreeForm`: applications, models, scores, ...) are
+//! [`RawJson`]: their text is checked on decode and parsed only when asked
+//! ([`RawJson::parse`], [`RawJson::to_value`]), and written back unchanged. Timestamps are
+//! [`Timestamp`]: a `chrono::DateTime<Utc>` (by `Deref`) that also keeps the server's text.
+//!
 //! Feature `mock` adds `mock::MockServerExt`: typed httpmock helpers for every operation, for
 //! tests of code that uses this crate. TLS (for a PiecesOS behind an https proxy) is rustls by
 //! default; feature `native-tls` selects the system's TLS library.
@@ -83,7 +88,7 @@ mod identifiers;
 )]
 pub mod mock;
 
-pub use assistants_api_runtime::{ClientError, Limits};
+pub use assistants_api_runtime::{ClientError, Limits, RawJson, Timestamp};
 pub use discover::{
     DISCOVERY_PORTS, DISCOVERY_TIMEOUT, HEALTH_PATH, base_url_or_probe, discover_base_url, probe,
 };
