@@ -3,7 +3,7 @@
 //!
 //! Needs the SDKs in `target/ci-tools/venv` (created by `crates/sandbox/conformance/run.sh`,
 //! which CI runs first); without them the scenario is skipped (fatal under `--require-all`).
-//! Goal (issue 16): >= 10x, with the sandbox on its own thread and runtime for both sides.
+//! Goal (issue 16): >= 10x, with the sandbox in a process of its own for both sides.
 
 use std::path::Path;
 use std::time::Instant;
@@ -13,13 +13,14 @@ use assistants_sandbox::Sandbox;
 
 use crate::Size;
 use crate::report::{Figure, Scenario, Skipped};
+use crate::sandbox_process::SandboxProcess;
 
 /// Rounds per side; the best is kept (noise on a shared machine only ever slows a round).
 const ROUNDS: usize = 3;
 
 /// Runs the scenario on a single-threaded runtime of its own (the natural set-up for sequential
-/// calls). The sandbox runs on a second thread and runtime for both sides; the second rows put
-/// it on our runtime, the earlier set-up.
+/// calls). The sandbox runs in a process of its own for both sides; the second rows put it on
+/// our runtime, in our process.
 pub async fn run(size: Size) -> anyhow::Result<Scenario> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
@@ -51,40 +52,6 @@ where
         best = best.max(calls as f64 / start.elapsed().as_secs_f64());
     }
     Ok(best)
-}
-
-/// A sandbox on a thread and runtime of its own, as a separate server process would be: the
-/// client's runtime never runs the server's work. Dropping the sender stops it.
-fn sandbox_on_own_thread() -> anyhow::Result<(
-    String,
-    tokio::sync::oneshot::Sender<()>,
-    std::thread::JoinHandle<()>,
-)> {
-    let (url_tx, url_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(runtime) => runtime,
-            Err(e) => {
-                let _ = url_tx.send(Err(anyhow::Error::from(e)));
-                return;
-            }
-        };
-        runtime.block_on(async move {
-            match Sandbox::start().await {
-                Ok(sandbox) => {
-                    let _ = url_tx.send(Ok(sandbox.base_url()));
-                    let _ = stop_rx.await;
-                    sandbox.shutdown().await;
-                }
-                Err(e) => {
-                    let _ = url_tx.send(Err(e.into()));
-                }
-            }
-        });
-    });
-    let url = url_rx.recv().context("the sandbox thread ended")??;
-    Ok((url, stop_tx, thread))
 }
 
 /// Our FlowHunt poll and Pieces identifier calls/s against the sandbox at `base`.
@@ -133,8 +100,9 @@ async fn measure(size: Size) -> anyhow::Result<Scenario> {
         .into());
     }
     let calls = size.pick(50, 500);
-    // The fair set-up: the sandbox on its own thread and runtime for both sides.
-    let (base, stop, thread) = sandbox_on_own_thread()?;
+    // The fair set-up: the sandbox in a process of its own for both sides, as users run it.
+    let process = SandboxProcess::start()?;
+    let base = process.base_url().to_string();
     let (ours_flowhunt, ours_pieces) = ours(&base, calls).await?;
 
     let script = root.join("crates/bench/sdk_calls.py");
@@ -158,8 +126,7 @@ async fn measure(size: Size) -> anyhow::Result<Scenario> {
     let theirs: serde_json::Value =
         serde_json::from_slice(&output.stdout).context("the SDK script's JSON")?;
     let their = |k: &str| theirs[k].as_f64().unwrap_or(f64::NAN);
-    drop(stop);
-    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    drop(process);
     // The earlier set-up, kept as a labelled second row: the sandbox on our own runtime.
     let sandbox = Sandbox::start().await?;
     let (shared_flowhunt, shared_pieces) = ours(&sandbox.base_url(), calls).await?;
@@ -167,7 +134,7 @@ async fn measure(size: Size) -> anyhow::Result<Scenario> {
     Ok(Scenario {
         name: "sdk".into(),
         description: format!(
-            "{calls} sequential calls per round, best of {ROUNDS} rounds after a warm-up call, each side against the same sandbox on a thread and runtime of its own (the second rows: the sandbox on our client's single-threaded runtime, Python as before against the separate one): generated Rust clients (ours) vs the official Python SDKs flowhunt 3.19.1 and pieces_os_client 5.0.1"
+            "{calls} sequential calls per round, best of {ROUNDS} rounds after a warm-up call, each side against the same sandbox in a process of its own (the second rows: the sandbox in our process, on our client's single-threaded runtime; Python as before against the separate process): generated Rust clients (ours) vs the official Python SDKs flowhunt 3.19.1 and pieces_os_client 5.0.1"
         ),
         figures: vec![
             Figure::higher_is_better(
