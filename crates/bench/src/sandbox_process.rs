@@ -83,7 +83,9 @@ impl SandboxProcess {
 
     fn line(&mut self) -> anyhow::Result<String> {
         let mut line = String::new();
-        self.stdout.read_line(&mut line).context("reading from the sandbox process")?;
+        self.stdout
+            .read_line(&mut line)
+            .context("reading from the sandbox process")?;
         anyhow::ensure!(!line.is_empty(), "the sandbox process ended");
         Ok(line.trim_end().to_string())
     }

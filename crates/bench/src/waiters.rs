@@ -32,8 +32,9 @@ use crate::Size;
 use crate::report::{Figure, Scenario};
 use crate::sandbox_process::{self, Memory, SandboxProcess};
 
-/// Every loop polls at this fixed pace (1,000 loops: 5,000 reads/s).
-const POLL: Duration = Duration::from_millis(200);
+/// Every loop polls at this fixed pace (1,000 loops: 2,000 reads/s, which this machine serves
+/// without the loops falling behind their pace).
+const POLL: Duration = Duration::from_millis(500);
 
 /// Chats created, or answered, at once.
 const AT_ONCE: usize = 16;
@@ -60,15 +61,29 @@ impl Side {
         self.own_mib * 1024.0 * 1024.0 / self.waiters as f64
     }
 
+    /// What each waiter beyond `fewer`'s (the same chats, fewer waiters) added: the waiters'
+    /// cost without the loops' and connections' (which scale with chats).
+    fn marginal_bytes_per_waiter(&self, fewer: &Side) -> f64 {
+        (self.own_mib - fewer.own_mib) * 1024.0 * 1024.0 / (self.waiters - fewer.waiters) as f64
+    }
+
     fn reads_per_chat_per_s(&self) -> f64 {
         self.reads / self.chats as f64 / self.elapsed.as_secs_f64()
     }
 }
 
 fn alive_tasks() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
+    tokio::runtime::Handle::current().metrics().num_alive_tasks()
+}
+
+/// Hands memory the allocator keeps but no longer uses back to the system, so that a side's
+/// waiters cannot hide in memory an earlier side freed (glibc keeps freed memory resident).
+fn trim() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own arenas; it takes and returns no pointers.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 fn own_memory() -> anyhow::Result<Memory> {
@@ -97,13 +112,11 @@ async fn waiting_chats(flowgen: &FlowGen, chats: usize) -> anyhow::Result<Vec<St
 /// `chats` chats waiting for input, `per_chat` waiters on each until it completes; after
 /// `wait`, every chat is answered. `shared`: every waiter goes through one `FlowGen` (one loop
 /// per chat); otherwise each waiter gets its own handle (one loop per waiter).
-async fn side(
-    sandbox: &mut SandboxProcess,
-    api: &flowgen_api::Client,
-    (chats, per_chat): (usize, usize),
-    shared: bool,
-    wait: Duration,
-) -> anyhow::Result<Side> {
+async fn side((chats, per_chat): (usize, usize), shared: bool, wait: Duration) -> anyhow::Result<Side> {
+    // A sandbox process per side: its figures are this side's chats' alone.
+    let mut sandbox = SandboxProcess::start()?;
+    let sandbox = &mut sandbox;
+    let api = &flowgen_api::Client::with_api_key(sandbox.base_url(), DEFAULT_API_KEY.into())?;
     let settings = || Settings::default().with_poll(PollPolicy::fixed(POLL));
     let flowgen = FlowGen::new(api.clone(), settings());
     let ids = waiting_chats(&flowgen, chats).await?;
@@ -118,6 +131,7 @@ async fn side(
         .memory()
         .ok_or_else(|| anyhow::anyhow!("the sandbox process's memory is unreadable"))?;
     sandbox_process::reset_peak(&sandbox.pid());
+    trim();
     sandbox_process::reset_peak("self");
     let before = own_memory()?;
     let tasks_before = alive_tasks();
@@ -193,20 +207,19 @@ fn lower(name: String, ours: f64, baseline: f64, goal: Option<f64>, at_most: Opt
 pub async fn run(size: Size) -> anyhow::Result<Scenario> {
     let small = (size.pick(2, 10), size.pick(10, 100));
     let big = (size.pick(10, 1_000), size.pick(20, 100));
+    let one_each = (big.0, 1);
     let wait = Duration::from_millis(size.pick(300, 2_000) as u64);
-    let mut sandbox = SandboxProcess::start()?;
-    let api = flowgen_api::Client::with_api_key(sandbox.base_url(), DEFAULT_API_KEY.into())?;
-    let empty = sandbox.memory().map_or(f64::NAN, |m| m.rss);
-    // Ours first: memory the baseline frees would be reused by a later side.
-    let ours = side(&mut sandbox, &api, big, true, wait).await?;
-    let ours_small = side(&mut sandbox, &api, small, true, wait).await?;
-    let naive = side(&mut sandbox, &api, small, false, wait).await?;
-    drop(sandbox);
+    let empty = SandboxProcess::start()?.memory().map_or(f64::NAN, |m| m.rss);
+    // The chats' own cost (loops, connections) first: one waiter per chat.
+    let per_chat = side(one_each, true, wait).await?;
+    let ours = side(big, true, wait).await?;
+    let ours_small = side(small, true, wait).await?;
+    let naive = side(small, false, wait).await?;
     let (n_small, n_big) = (ours_small.waiters, ours.waiters);
     Ok(Scenario {
         name: "waiters".into(),
         description: format!(
-            "{n_big} waiters over {} FlowGen chats ({:.1}s), then {n_small} over {} chats side by side with one loop per waiter (a FlowGen handle each), both measured ({:.1}s / {:.1}s); every loop polls every {} ms; the sandbox in its own process ({empty:.1} MiB resident empty); 'own MiB' = this process's resident set while waiting minus just before; tasks: tokio tasks alive while waiting minus just before (of {} / {} / {} before)",
+            "{n_big} waiters over {} FlowGen chats ({:.1}s), then {n_small} over {} chats side by side with one loop per waiter (a FlowGen handle each), both measured ({:.1}s / {:.1}s); every loop polls every {} ms; the sandbox in a process of its own, a fresh one per side ({empty:.1} MiB resident empty); 'own MiB' = this process's resident set while waiting minus just before; tasks: tokio tasks alive while waiting minus just before (of {} / {} / {} before)",
             ours.chats,
             ours.elapsed.as_secs_f64(),
             ours_small.chats,
@@ -248,7 +261,10 @@ pub async fn run(size: Size) -> anyhow::Result<Scenario> {
                 None,
             ),
             lower(
-                format!("tasks alive while waiting, {n_big} waiters over {} chats", ours.chats),
+                format!(
+                    "tasks alive while waiting, {n_big} waiters over {} chats",
+                    ours.chats
+                ),
                 ours.tasks.0.saturating_sub(ours.tasks.1) as f64,
                 f64::NAN,
                 None,
@@ -262,6 +278,16 @@ pub async fn run(size: Size) -> anyhow::Result<Scenario> {
                 None,
             ),
             lower(
+                format!(
+                    "own MiB, {} chats with one waiter each (loops, connections)",
+                    per_chat.chats
+                ),
+                per_chat.own_mib,
+                f64::NAN,
+                None,
+                None,
+            ),
+            lower(
                 format!("bytes per waiter, {n_big} waiters (baseline: one loop per waiter at {n_small})"),
                 ours.bytes_per_waiter(),
                 naive.bytes_per_waiter(),
@@ -269,7 +295,20 @@ pub async fn run(size: Size) -> anyhow::Result<Scenario> {
                 None,
             ),
             lower(
-                format!("sandbox process MiB holding {} chats, no waiter (baseline row)", ours.chats),
+                format!(
+                    "bytes per waiter beyond one per chat, {n_big} vs {} waiters",
+                    per_chat.waiters
+                ),
+                ours.marginal_bytes_per_waiter(&per_chat),
+                f64::NAN,
+                None,
+                None,
+            ),
+            lower(
+                format!(
+                    "sandbox process MiB holding {} chats, no waiter (baseline row)",
+                    ours.chats
+                ),
                 ours.sandbox_before.rss,
                 f64::NAN,
                 None,

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use flowgen_api::types::{self, ChatStatus};
+use tokio::sync::watch;
 
 use super::FlowGen;
 use crate::deadline::Deadline;
@@ -65,6 +66,39 @@ impl Changes for Watch {
     }
 }
 
+/// Waits on `rx` until `predicate` holds for a read whose status differs from the last one
+/// judged; clones the chat it returns, nothing else.
+async fn until_status(
+    mut rx: watch::Receiver<Snapshot>,
+    predicate: impl Fn(&types::Chat) -> bool,
+) -> Result<types::Chat, Error> {
+    let mut last: Option<ChatStatus> = None;
+    loop {
+        {
+            // A clone of the shared `Arc` (or of the error that ends every waiter), taken in a
+            // statement of its own so that the channel's lock is released before the predicate
+            // runs; the block ends before the await, so that the future does not hold it.
+            let snapshot = rx.borrow_and_update().clone();
+            match snapshot {
+                Some(Ok(chat)) if last.as_ref() != Some(&chat.status) => {
+                    if predicate(&chat) {
+                        return Ok(types::Chat::clone(&chat));
+                    }
+                    last = Some(chat.status.clone());
+                }
+                Some(Err(error)) => return Err(error),
+                _ => {}
+            }
+        }
+        if rx.changed().await.is_err() {
+            return Err(Error::WaitEnded {
+                service: Service::FlowGen,
+                reason: "the chat's status poll loop stopped",
+            });
+        }
+    }
+}
+
 impl FlowGen {
     /// The chat's status changes, each once, from the chat's one shared poll loop: the first
     /// item is the chat as first read, then one item per new status. The stream ends with an
@@ -114,33 +148,33 @@ impl FlowGen {
         chat_id: &str,
         predicate: impl Fn(&types::Chat) -> bool,
     ) -> Result<types::Chat, Error> {
-        use futures::StreamExt;
+        // Per waiter: the receiver, the last status judged, the deadline's timer and the
+        // predicate, in one future with no task, stream or box; the predicate reads the loop's
+        // shared snapshot, and only the chat returned is cloned.
         let span = tracing::info_span!("wait", service = "flowgen", chat = chat_id, kind = "wait_until");
-        let mut changes = self.watch(chat_id);
-        let wait = async move {
-            while let Some(chat) = changes.next().await {
-                let chat = chat?;
-                if predicate(&chat) {
-                    return Ok(chat);
-                }
-            }
-            Err(Error::WaitEnded {
-                service: Service::FlowGen,
-                reason: "the status stream ended",
-            })
-        };
-        tracing::Instrument::instrument(wait, span).await
+        let deadline = self.deadline();
+        check_id("chat id", chat_id)?;
+        let wait = tracing::Instrument::instrument(
+            until_status(self.subscribe(chat_id).into_receiver(), predicate),
+            span,
+        );
+        // Not `Deadline::run`: its future would hold this one twice (before and inside the
+        // timeout), and this future is the bulk of what each of many waiters costs.
+        match deadline.remaining() {
+            None => wait.await,
+            Some(left) => tokio::time::timeout(left, wait)
+                .await
+                .unwrap_or_else(|_| Err(deadline.error())),
+        }
     }
 
     /// Follows the chat's one poll loop, starting it if none runs.
     pub(crate) fn subscribe(&self, chat_id: &str) -> Follower<Snapshot> {
-        let flowgen = self.clone();
-        let id: Arc<str> = chat_id.into();
-        self.inner.watches.follow(
-            chat_id,
-            &self.inner.caller.settings.poll,
-            || None,
-            move |tx| {
+        // Made only when this follower starts the loop: joining one costs no copy of the id.
+        let start = || {
+            let flowgen = self.clone();
+            let id: Arc<str> = chat_id.into();
+            let poll = move |tx: watch::Sender<Snapshot>| {
                 let (flowgen, chat_id) = (flowgen.clone(), id.clone());
                 async move {
                     // The loop outlives any one waiter: each read is bounded on its own.
@@ -162,7 +196,11 @@ impl FlowGen {
                         Step::Quiet(hint)
                     }
                 }
-            },
-        )
+            };
+            (None, poll)
+        };
+        self.inner
+            .watches
+            .follow_with(chat_id, &self.inner.caller.settings.poll, start)
     }
 }
