@@ -67,6 +67,7 @@ pub(crate) struct Follower<S> {
 }
 
 impl<S> Follower<S> {
+    #[cfg_attr(not(feature = "flowgen"), allow(dead_code))]
     /// Only the receiver, for a waiter that never acts on the loop (the loop runs while
     /// receivers exist; the entry is not needed to keep it).
     pub(crate) fn into_receiver(self) -> watch::Receiver<S> {
@@ -113,6 +114,7 @@ impl<S: Send + Sync + 'static> Loops<S> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    #[cfg_attr(not(feature = "flowhunt"), allow(dead_code))]
     /// Follows the loop watching `key`, starting it with `init` and `poll` if none runs.
     ///
     /// `poll` is called once per poll with the channel to publish into.

@@ -339,3 +339,102 @@ pub async fn run(size: Size) -> anyhow::Result<Scenario> {
         extra: Vec::new(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    use assistants_sandbox::Sandbox;
+    use futures::Stream;
+
+    use super::*;
+
+    /// Counts the bytes this thread allocates while counting is on (every other allocation is
+    /// System's, uncounted).
+    struct Counting;
+
+    thread_local! {
+        static COUNTED: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+
+    fn count(bytes: usize) {
+        let _ = COUNTED.try_with(|c| {
+            if let Some(n) = c.get() {
+                c.set(Some(n + bytes));
+            }
+        });
+    }
+
+    // SAFETY: every call is forwarded to System unchanged; counting touches only a
+    // thread-local `Cell` without a destructor (no allocation, no re-entry).
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            count(layout.size());
+            // SAFETY: the caller's contract, forwarded.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: the caller's contract, forwarded.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            count(layout.size());
+            // SAFETY: the caller's contract, forwarded.
+            unsafe { System.alloc_zeroed(layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            count(new_size);
+            // SAFETY: the caller's contract, forwarded.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    #[global_allocator]
+    static ALLOCATOR: Counting = Counting;
+
+    /// Bytes allocated on this thread by `f`.
+    fn counted<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        COUNTED.with(|c| c.set(Some(0)));
+        let value = f();
+        let bytes = COUNTED.with(|c| c.replace(None)).unwrap_or(0);
+        (value, bytes)
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_waiter_joining_a_running_loop_allocates_nothing() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let api = flowgen_api::Client::with_api_key(&sandbox.base_url(), DEFAULT_API_KEY.into()).unwrap();
+        let flowgen = FlowGen::new(api, Settings::default().with_poll(PollPolicy::fixed(POLL)));
+        let ids = waiting_chats(&flowgen, 1).await.unwrap();
+        let id = &ids[0];
+        // The chat's loop runs and has published its first read.
+        let mut statuses = flowgen.watch(id);
+        assert!(statuses.next().await.unwrap().is_ok());
+        let waiters: futures::stream::FuturesUnordered<_> = (0..100)
+            .map(|_| flowgen.wait_until(id, |chat| chat.status == ChatStatus::Completed))
+            .collect();
+        let mut waiters = std::pin::pin!(waiters);
+        // Each waiter's first poll: it joins the loop and judges the read already published.
+        // Polled by hand, so that nothing else (the loop, the sandbox) runs meanwhile.
+        let waker = futures::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        let (pending, bytes) = counted(|| (0..10).all(|_| waiters.as_mut().poll_next(&mut cx).is_pending()));
+        assert!(pending, "no waiter ends before the chat completes");
+        assert_eq!(
+            bytes, 0,
+            "100 waiters joining a running loop allocated {bytes} bytes (no task, stream, id or chat copy per waiter)"
+        );
+        drop(statuses);
+        for id in &ids {
+            flowgen.send_input(id, "yes").await.unwrap();
+        }
+        let ended: Vec<_> = waiters.collect().await;
+        assert!(
+            ended
+                .iter()
+                .all(|r| r.as_ref().is_ok_and(|c| c.status == ChatStatus::Completed))
+        );
+        sandbox.shutdown().await;
+    }
+}

@@ -204,3 +204,122 @@ impl FlowGen {
             .follow_with(chat_id, &self.inner.caller.settings.poll, start)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{PollPolicy, Settings};
+
+    fn chat(status: &str, updated: &str) -> Arc<types::Chat> {
+        let chat = serde_json::json!({"id": "c1", "name": "n", "status": status, "created": "2024-03-14 08:21:05.412Z",
+            "updated": updated, "from_type": "flow", "owner": ""});
+        Arc::new(serde_json::from_value(chat).unwrap())
+    }
+
+    fn flowgen(server: &httpmock::MockServer, timeout: Duration) -> FlowGen {
+        FlowGen::new(
+            flowgen_api::Client::with_api_key(&server.base_url(), "k".into()).unwrap(),
+            Settings::default()
+                .with_poll(PollPolicy::fixed(Duration::from_millis(50)))
+                .with_operation_timeout(Some(timeout)),
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_predicate_is_judged_once_per_status_on_the_shared_snapshot() {
+        let (tx, rx) = watch::channel::<Snapshot>(None);
+        let judged = AtomicUsize::new(0);
+        let wait = until_status(rx, |chat| {
+            judged.fetch_add(1, Ordering::SeqCst);
+            chat.status == ChatStatus::Completed
+        });
+        let mut wait = std::pin::pin!(wait);
+        assert!(futures::poll!(wait.as_mut()).is_pending(), "nothing read yet");
+        // Polled by hand after each read, so that the waiter sees every one of them.
+        for (status, updated) in [
+            ("running", "2024-03-14 08:21:06.000Z"),
+            ("running", "2024-03-14 08:21:07.000Z"),
+            ("wait_for_human_input", "2024-03-14 08:21:08.000Z"),
+        ] {
+            tx.send_replace(Some(Ok(chat(status, updated))));
+            assert!(futures::poll!(wait.as_mut()).is_pending(), "{status}");
+        }
+        tx.send_replace(Some(Ok(chat("completed", "2024-03-14 08:21:09.000Z"))));
+        let std::task::Poll::Ready(done) = futures::poll!(wait.as_mut()) else {
+            panic!("the completed read ends the wait")
+        };
+        let done = done.unwrap();
+        assert_eq!(done.status, ChatStatus::Completed);
+        assert_eq!(done.updated, "2024-03-14 08:21:09.000Z");
+        // running, wait_for_human_input, completed: the second `running` read is no change.
+        assert_eq!(judged.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_loop_that_stops_ends_its_waiters() {
+        let (tx, rx) = watch::channel::<Snapshot>(Some(Ok(chat("running", "u"))));
+        let wait = until_status(rx, |chat| chat.status == ChatStatus::Completed);
+        drop(tx);
+        assert!(matches!(wait.await, Err(Error::WaitEnded { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_reaches_every_waiter() {
+        let server = httpmock::MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.method("GET").path("/chats/c1");
+                then.status(404).json_body(serde_json::json!({"message": "gone"}));
+            })
+            .await;
+        let fg = flowgen(&server, Duration::from_secs(10));
+        let waiters = (0..100).map(|_| fg.wait_until("c1", |c| c.status == ChatStatus::Completed));
+        let results = futures::future::join_all(waiters).await;
+        for result in results {
+            assert!(
+                matches!(result, Err(Error::Api { status: 404, .. })),
+                "{result:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn each_waiter_ends_at_its_own_deadline() {
+        let server = httpmock::MockServer::start_async().await;
+        let reply = serde_json::json!({"id": "c1", "name": "n", "status": "running", "created": "2024-03-14 08:21:05.412Z",
+            "updated": "2024-03-14 08:21:05.412Z", "from_type": "flow", "owner": ""});
+        server
+            .mock_async(|when, then| {
+                when.method("GET").path("/chats/c1");
+                then.status(200).json_body(reply);
+            })
+            .await;
+        let limit = Duration::from_millis(300);
+        let fg = flowgen(&server, limit);
+        let expect_deadline = |result: Result<types::Chat, Error>| match result {
+            Err(Error::Deadline { limit: l, elapsed }) => {
+                assert_eq!(l, limit);
+                assert!(elapsed >= limit, "{elapsed:?}");
+            }
+            other => panic!("expected the deadline, got {other:?}"),
+        };
+        let first = fg.wait_until("c1", |c| c.status == ChatStatus::Completed);
+        let (first, later) = tokio::join!(first, async {
+            // Joins the running loop once the first waiter is well under way: its deadline is
+            // its own, counted from its own start, not the loop's or the first waiter's.
+            let fg = fg.clone();
+            let mut rx = fg.subscribe("c1").into_receiver();
+            rx.changed().await.unwrap();
+            let start = tokio::time::Instant::now();
+            let result = fg.wait_until("c1", |c| c.status == ChatStatus::Completed).await;
+            (start, result)
+        });
+        expect_deadline(first);
+        let (start, result) = later;
+        expect_deadline(result);
+        assert!(start.elapsed() >= limit);
+    }
+}
