@@ -47,6 +47,9 @@ struct Side {
     elapsed: Duration,
     /// Resident MiB this process added while every waiter waited.
     own_mib: f64,
+    /// The same once the allocator has handed back what it keeps unused (`malloc_trim`): the
+    /// memory the waiters and loops hold, without what earlier bursts left resident.
+    live_mib: f64,
     /// This process's peak resident MiB over the side (reset just before it).
     peak_mib: f64,
     /// Tokio tasks alive while every waiter waited, and just before the waiters started.
@@ -158,16 +161,18 @@ async fn side((chats, per_chat): (usize, usize), shared: bool, wait: Duration) -
     let answer = async {
         tokio::time::sleep(wait).await;
         let waiting = (own_memory()?, alive_tasks());
+        trim();
+        let live = own_memory()?;
         anyhow::ensure!(done.get() == 0, "{} waiters ended before the answers", done.get());
         futures::stream::iter(&ids)
             .map(|id| flowgen.send_input(id, "yes"))
             .buffer_unordered(AT_ONCE)
             .try_collect::<Vec<()>>()
             .await?;
-        anyhow::Ok(waiting)
+        anyhow::Ok((waiting, live))
     };
     let ((), waiting) = tokio::join!(drain, answer);
-    let (waiting, tasks_waiting) = waiting?;
+    let ((waiting, tasks_waiting), live) = waiting?;
     let elapsed = started.elapsed();
     anyhow::ensure!(failures.get() == 0, "{} waiters failed", failures.get());
     anyhow::ensure!(done.get() == chats * per_chat, "{} waiters ended", done.get());
@@ -179,6 +184,7 @@ async fn side((chats, per_chat): (usize, usize), shared: bool, wait: Duration) -
         reads: reads as f64,
         elapsed,
         own_mib: waiting.rss - before.rss,
+        live_mib: live.rss - before.rss,
         peak_mib: own_memory()?.peak,
         tasks: (tasks_waiting, tasks_before),
         sandbox_before,
@@ -219,7 +225,7 @@ pub async fn run(size: Size) -> anyhow::Result<Scenario> {
     Ok(Scenario {
         name: "waiters".into(),
         description: format!(
-            "{n_big} waiters over {} FlowGen chats ({:.1}s), then {n_small} over {} chats side by side with one loop per waiter (a FlowGen handle each), both measured ({:.1}s / {:.1}s); every loop polls every {} ms; the sandbox in a process of its own, a fresh one per side ({empty:.1} MiB resident empty); 'own MiB' = this process's resident set while waiting minus just before; tasks: tokio tasks alive while waiting minus just before (of {} / {} / {} before)",
+            "{n_big} waiters over {} FlowGen chats ({:.1}s), then {n_small} over {} chats side by side with one loop per waiter (a FlowGen handle each), both measured ({:.1}s / {:.1}s); every loop polls every {} ms; the sandbox in a process of its own, a fresh one per side ({empty:.1} MiB resident empty); 'own MiB' = this process's resident set while waiting minus just before; tasks: tokio tasks alive in this process while waiting (one loop per chat or per waiter, plus one per open connection; {} / {} / {} just before the waiters, the loops of the chats' set-up included)",
             ours.chats,
             ours.elapsed.as_secs_f64(),
             ours_small.chats,
@@ -246,9 +252,9 @@ pub async fn run(size: Size) -> anyhow::Result<Scenario> {
                 None,
             ),
             lower(
-                format!("tasks alive while waiting, {n_small} waiters"),
-                ours_small.tasks.0.saturating_sub(ours_small.tasks.1) as f64,
-                naive.tasks.0.saturating_sub(naive.tasks.1) as f64,
+                format!("tokio tasks alive while waiting, {n_small} waiters"),
+                ours_small.tasks.0 as f64,
+                naive.tasks.0 as f64,
                 None,
                 None,
             ),
@@ -262,10 +268,10 @@ pub async fn run(size: Size) -> anyhow::Result<Scenario> {
             ),
             lower(
                 format!(
-                    "tasks alive while waiting, {n_big} waiters over {} chats",
+                    "tokio tasks alive while waiting, {n_big} waiters over {} chats",
                     ours.chats
                 ),
-                ours.tasks.0.saturating_sub(ours.tasks.1) as f64,
+                ours.tasks.0 as f64,
                 f64::NAN,
                 None,
                 None,
@@ -273,6 +279,23 @@ pub async fn run(size: Size) -> anyhow::Result<Scenario> {
             lower(
                 format!("waiters' own MiB, {n_big} waiters"),
                 ours.own_mib,
+                f64::NAN,
+                None,
+                None,
+            ),
+            lower(
+                format!("waiters' own MiB after malloc_trim, {n_big} waiters"),
+                ours.live_mib,
+                f64::NAN,
+                None,
+                None,
+            ),
+            lower(
+                format!(
+                    "own MiB after malloc_trim, {} chats with one waiter each",
+                    per_chat.chats
+                ),
+                per_chat.live_mib,
                 f64::NAN,
                 None,
                 None,
