@@ -3,7 +3,8 @@
 usage: sdk_calls.py BASE_URL CALLS [ROUNDS]
 Calls: FlowHunt poll (flowhunt 3.19.1) and Pieces identifiers snapshot (pieces_os_client 5.0.1),
 the same calls bench's `sdk` scenario makes with the Rust clients, measured the same way: a
-warm-up call, then the best of ROUNDS rounds of CALLS sequential calls.
+warm-up call, then the best of ROUNDS rounds of CALLS sequential calls. The scenario runs it
+with ROUNDS=1 once per round, between its own rounds, so both sides sample the same load.
 """
 import json
 import sys

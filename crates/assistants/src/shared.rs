@@ -67,6 +67,13 @@ pub(crate) struct Follower<S> {
 }
 
 impl<S> Follower<S> {
+    #[cfg_attr(not(feature = "flowgen"), allow(dead_code))]
+    /// Only the receiver, for a waiter that never acts on the loop (the loop runs while
+    /// receivers exist; the entry is not needed to keep it).
+    pub(crate) fn into_receiver(self) -> watch::Receiver<S> {
+        self.rx
+    }
+
     /// Makes the loop poll now (after an action, or after [`Follower::request`]).
     pub(crate) fn nudge(&self) {
         self.entry.nudge.notify_one();
@@ -107,6 +114,7 @@ impl<S: Send + Sync + 'static> Loops<S> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    #[cfg_attr(not(feature = "flowhunt"), allow(dead_code))]
     /// Follows the loop watching `key`, starting it with `init` and `poll` if none runs.
     ///
     /// `poll` is called once per poll with the channel to publish into.
@@ -121,6 +129,21 @@ impl<S: Send + Sync + 'static> Loops<S> {
         P: FnMut(watch::Sender<S>) -> Fut + Send + 'static,
         Fut: Future<Output = Step> + Send + 'static,
     {
+        self.follow_with(key, policy, || (init(), poll))
+    }
+
+    /// [`Loops::follow`], with the initial state and the poll made by `start` only when this
+    /// follower starts the loop: joining a running loop allocates nothing but the receiver.
+    pub(crate) fn follow_with<P, Fut>(
+        &self,
+        key: &str,
+        policy: &PollPolicy,
+        start: impl FnOnce() -> (S, P),
+    ) -> Follower<S>
+    where
+        P: FnMut(watch::Sender<S>) -> Fut + Send + 'static,
+        Fut: Future<Output = Step> + Send + 'static,
+    {
         let mut entries = self.lock();
         if let Some(entry) = entries.get(key) {
             return Follower {
@@ -129,7 +152,8 @@ impl<S: Send + Sync + 'static> Loops<S> {
                 started: false,
             };
         }
-        let (tx, rx) = watch::channel(init());
+        let (init, poll) = start();
+        let (tx, rx) = watch::channel(init);
         let entry = Arc::new(Entry {
             tx,
             nudge: Notify::new(),
@@ -174,7 +198,9 @@ where
 {
     let mut pacer = policy.pacer();
     loop {
-        let step = poll(entry.tx.clone()).await;
+        // Boxed: a poll's future (a whole HTTP call, kilobytes) then lives only while it runs,
+        // not in every sleeping loop's task.
+        let step = Box::pin(poll(entry.tx.clone())).await;
         if step == Step::Stop {
             loops.leave(&key, &entry, true);
             return;

@@ -13,6 +13,7 @@ mod latency_real;
 mod latency_sim;
 mod overhead;
 mod report;
+mod sandbox_process;
 mod schedule_server;
 mod sdk;
 mod waiters;
@@ -40,6 +41,9 @@ struct Args {
     /// Where to write the JSON results (default: `target/bench-results/<unix-time>.json`).
     #[arg(long)]
     out: Option<std::path::PathBuf>,
+    /// Internal: serve a sandbox until stdin closes (the scenarios' sandbox process).
+    #[arg(long = "serve-sandbox", hide = true)]
+    serve_sandbox: bool,
 }
 
 /// How big a run is.
@@ -58,6 +62,9 @@ impl Size {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.serve_sandbox {
+        return sandbox_process::serve();
+    }
     let size = Size { quick: args.quick };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

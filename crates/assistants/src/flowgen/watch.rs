@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use flowgen_api::types::{self, ChatStatus};
+use tokio::sync::watch;
 
 use super::FlowGen;
 use crate::deadline::Deadline;
@@ -65,6 +66,39 @@ impl Changes for Watch {
     }
 }
 
+/// Waits on `rx` until `predicate` holds for a read whose status differs from the last one
+/// judged; clones the chat it returns, nothing else.
+async fn until_status(
+    mut rx: watch::Receiver<Snapshot>,
+    predicate: impl Fn(&types::Chat) -> bool,
+) -> Result<types::Chat, Error> {
+    let mut last: Option<ChatStatus> = None;
+    loop {
+        {
+            // A clone of the shared `Arc` (or of the error that ends every waiter), taken in a
+            // statement of its own so that the channel's lock is released before the predicate
+            // runs; the block ends before the await, so that the future does not hold it.
+            let snapshot = rx.borrow_and_update().clone();
+            match snapshot {
+                Some(Ok(chat)) if last.as_ref() != Some(&chat.status) => {
+                    if predicate(&chat) {
+                        return Ok(types::Chat::clone(&chat));
+                    }
+                    last = Some(chat.status.clone());
+                }
+                Some(Err(error)) => return Err(error),
+                _ => {}
+            }
+        }
+        if rx.changed().await.is_err() {
+            return Err(Error::WaitEnded {
+                service: Service::FlowGen,
+                reason: "the chat's status poll loop stopped",
+            });
+        }
+    }
+}
+
 impl FlowGen {
     /// The chat's status changes, each once, from the chat's one shared poll loop: the first
     /// item is the chat as first read, then one item per new status. The stream ends with an
@@ -114,33 +148,33 @@ impl FlowGen {
         chat_id: &str,
         predicate: impl Fn(&types::Chat) -> bool,
     ) -> Result<types::Chat, Error> {
-        use futures::StreamExt;
+        // Per waiter: the receiver, the last status judged, the deadline's timer and the
+        // predicate, in one future with no task, stream or box; the predicate reads the loop's
+        // shared snapshot, and only the chat returned is cloned.
         let span = tracing::info_span!("wait", service = "flowgen", chat = chat_id, kind = "wait_until");
-        let mut changes = self.watch(chat_id);
-        let wait = async move {
-            while let Some(chat) = changes.next().await {
-                let chat = chat?;
-                if predicate(&chat) {
-                    return Ok(chat);
-                }
-            }
-            Err(Error::WaitEnded {
-                service: Service::FlowGen,
-                reason: "the status stream ended",
-            })
-        };
-        tracing::Instrument::instrument(wait, span).await
+        let deadline = self.deadline();
+        check_id("chat id", chat_id)?;
+        let wait = tracing::Instrument::instrument(
+            until_status(self.subscribe(chat_id).into_receiver(), predicate),
+            span,
+        );
+        // Not `Deadline::run`: its future would hold this one twice (before and inside the
+        // timeout), and this future is the bulk of what each of many waiters costs.
+        match deadline.remaining() {
+            None => wait.await,
+            Some(left) => tokio::time::timeout(left, wait)
+                .await
+                .unwrap_or_else(|_| Err(deadline.error())),
+        }
     }
 
     /// Follows the chat's one poll loop, starting it if none runs.
     pub(crate) fn subscribe(&self, chat_id: &str) -> Follower<Snapshot> {
-        let flowgen = self.clone();
-        let id: Arc<str> = chat_id.into();
-        self.inner.watches.follow(
-            chat_id,
-            &self.inner.caller.settings.poll,
-            || None,
-            move |tx| {
+        // Made only when this follower starts the loop: joining one costs no copy of the id.
+        let start = || {
+            let flowgen = self.clone();
+            let id: Arc<str> = chat_id.into();
+            let poll = move |tx: watch::Sender<Snapshot>| {
                 let (flowgen, chat_id) = (flowgen.clone(), id.clone());
                 async move {
                     // The loop outlives any one waiter: each read is bounded on its own.
@@ -162,7 +196,130 @@ impl FlowGen {
                         Step::Quiet(hint)
                     }
                 }
-            },
+            };
+            (None, poll)
+        };
+        self.inner
+            .watches
+            .follow_with(chat_id, &self.inner.caller.settings.poll, start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{PollPolicy, Settings};
+
+    fn chat(status: &str, updated: &str) -> Arc<types::Chat> {
+        let chat = serde_json::json!({"id": "c1", "name": "n", "status": status, "created": "2024-03-14 08:21:05.412Z",
+            "updated": updated, "from_type": "flow", "owner": ""});
+        Arc::new(serde_json::from_value(chat).unwrap())
+    }
+
+    fn flowgen(server: &httpmock::MockServer, timeout: Duration) -> FlowGen {
+        FlowGen::new(
+            flowgen_api::Client::with_api_key(&server.base_url(), "k".into()).unwrap(),
+            Settings::default()
+                .with_poll(PollPolicy::fixed(Duration::from_millis(50)))
+                .with_operation_timeout(Some(timeout)),
         )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_predicate_is_judged_once_per_status_on_the_shared_snapshot() {
+        let (tx, rx) = watch::channel::<Snapshot>(None);
+        let judged = AtomicUsize::new(0);
+        let wait = until_status(rx, |chat| {
+            judged.fetch_add(1, Ordering::SeqCst);
+            chat.status == ChatStatus::Completed
+        });
+        let mut wait = std::pin::pin!(wait);
+        assert!(futures::poll!(wait.as_mut()).is_pending(), "nothing read yet");
+        // Polled by hand after each read, so that the waiter sees every one of them.
+        for (status, updated) in [
+            ("running", "2024-03-14 08:21:06.000Z"),
+            ("running", "2024-03-14 08:21:07.000Z"),
+            ("wait_for_human_input", "2024-03-14 08:21:08.000Z"),
+        ] {
+            tx.send_replace(Some(Ok(chat(status, updated))));
+            assert!(futures::poll!(wait.as_mut()).is_pending(), "{status}");
+        }
+        tx.send_replace(Some(Ok(chat("completed", "2024-03-14 08:21:09.000Z"))));
+        let std::task::Poll::Ready(done) = futures::poll!(wait.as_mut()) else {
+            panic!("the completed read ends the wait")
+        };
+        let done = done.unwrap();
+        assert_eq!(done.status, ChatStatus::Completed);
+        assert_eq!(done.updated, "2024-03-14 08:21:09.000Z");
+        // running, wait_for_human_input, completed: the second `running` read is no change.
+        assert_eq!(judged.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_loop_that_stops_ends_its_waiters() {
+        let (tx, rx) = watch::channel::<Snapshot>(Some(Ok(chat("running", "u"))));
+        let wait = until_status(rx, |chat| chat.status == ChatStatus::Completed);
+        drop(tx);
+        assert!(matches!(wait.await, Err(Error::WaitEnded { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_reaches_every_waiter() {
+        let server = httpmock::MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.method("GET").path("/chats/c1");
+                then.status(404).json_body(serde_json::json!({"message": "gone"}));
+            })
+            .await;
+        let fg = flowgen(&server, Duration::from_secs(10));
+        let waiters = (0..100).map(|_| fg.wait_until("c1", |c| c.status == ChatStatus::Completed));
+        let results = futures::future::join_all(waiters).await;
+        for result in results {
+            assert!(
+                matches!(result, Err(Error::Api { status: 404, .. })),
+                "{result:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn each_waiter_ends_at_its_own_deadline() {
+        let server = httpmock::MockServer::start_async().await;
+        let reply = serde_json::json!({"id": "c1", "name": "n", "status": "running", "created": "2024-03-14 08:21:05.412Z",
+            "updated": "2024-03-14 08:21:05.412Z", "from_type": "flow", "owner": ""});
+        server
+            .mock_async(|when, then| {
+                when.method("GET").path("/chats/c1");
+                then.status(200).json_body(reply);
+            })
+            .await;
+        let limit = Duration::from_millis(300);
+        let fg = flowgen(&server, limit);
+        let expect_deadline = |result: Result<types::Chat, Error>| match result {
+            Err(Error::Deadline { limit: l, elapsed }) => {
+                assert_eq!(l, limit);
+                assert!(elapsed >= limit, "{elapsed:?}");
+            }
+            other => panic!("expected the deadline, got {other:?}"),
+        };
+        let first = fg.wait_until("c1", |c| c.status == ChatStatus::Completed);
+        let (first, later) = tokio::join!(first, async {
+            // Joins the running loop once the first waiter is well under way: its deadline is
+            // its own, counted from its own start, not the loop's or the first waiter's.
+            let fg = fg.clone();
+            let mut rx = fg.subscribe("c1").into_receiver();
+            rx.changed().await.unwrap();
+            let start = tokio::time::Instant::now();
+            let result = fg.wait_until("c1", |c| c.status == ChatStatus::Completed).await;
+            (start, result)
+        });
+        expect_deadline(first);
+        let (start, result) = later;
+        expect_deadline(result);
+        assert!(start.elapsed() >= limit);
     }
 }
