@@ -41,3 +41,19 @@ impl Operation {
         self.idempotent
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_operation_reports_what_the_spec_declared() {
+        let poll = Operation::new("poll_events", "POST", true);
+        assert_eq!(
+            (poll.id(), poll.method(), poll.is_idempotent()),
+            ("poll_events", "POST", true)
+        );
+        let send = Operation::new("send_message", "POST", false);
+        assert!(!send.is_idempotent());
+    }
+}

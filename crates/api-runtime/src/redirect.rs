@@ -98,3 +98,21 @@ pub fn refused<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a R
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_says_what_was_refused_and_why() {
+        let refused = RedirectRefused {
+            status: 302,
+            target: "https://elsewhere.example/steal".into(),
+            reason: RefusalReason::OtherOrigin,
+        };
+        assert_eq!(
+            refused.to_string(),
+            "refused to follow a 302 redirect to https://elsewhere.example/steal: it leads to another origin, which would receive the API key"
+        );
+    }
+}

@@ -249,6 +249,42 @@ mod tests {
             env: "TEST_API_KEY",
         });
 
+    /// A variable cargo sets for every test run, and one nobody sets.
+    const SET: &str = "CARGO_MANIFEST_DIR";
+    const UNSET: &str = "ASSISTANTS_TEST_NEVER_SET_3f9a";
+
+    fn reading(base_url_env: &'static str, key_env: &'static str) -> Service {
+        Service::new("Test", "http://127.0.0.1:9", base_url_env).with_auth(Auth::Bearer { env: key_env })
+    }
+
+    #[test]
+    fn settings_come_from_the_services_variables_or_the_default() {
+        let set = reading(SET, SET);
+        assert_eq!(set.base_url_from_env().unwrap(), env!("CARGO_MANIFEST_DIR"));
+        assert_eq!(
+            set.explicit_base_url().unwrap().as_deref(),
+            Some(env!("CARGO_MANIFEST_DIR"))
+        );
+        assert_eq!(
+            set.api_key_from_env().unwrap().expose_secret(),
+            env!("CARGO_MANIFEST_DIR")
+        );
+
+        let unset = reading(UNSET, UNSET);
+        assert_eq!(unset.base_url_from_env().unwrap(), "http://127.0.0.1:9");
+        assert_eq!(unset.explicit_base_url().unwrap(), None);
+        assert!(matches!(
+            unset.api_key_from_env(),
+            Err(ClientError::MissingEnv { var: UNSET })
+        ));
+        assert_eq!(KEYED.api_key_env(), Some("TEST_API_KEY"));
+        assert_eq!(reading(UNSET, "K").api_key_env(), Some("K"));
+        assert_eq!(
+            Service::new("Open", "http://127.0.0.1:9", UNSET).api_key_env(),
+            None
+        );
+    }
+
     #[test]
     fn userinfo_is_rejected_and_never_shown() {
         for url in [

@@ -130,6 +130,38 @@ async fn same_origin_307_is_followed_with_its_body_and_without_a_referer() {
     assert_eq!(with_referer.calls_async().await, 0);
 }
 
+/// `/{name}/0` redirects to `/{name}/1` and so on: `hops` redirects, then an answer.
+async fn chain(server: &MockServer, name: &str, hops: usize) -> String {
+    for n in 0..=hops {
+        let path = format!("/{name}/{n}");
+        let next = server.url(format!("/{name}/{}", n + 1));
+        server
+            .mock_async(|when, then| {
+                when.path(&path);
+                if n < hops {
+                    then.status(307).header("location", &next);
+                } else {
+                    then.status(200).body("arrived");
+                }
+            })
+            .await;
+    }
+    server.url(format!("/{name}/0"))
+}
+
+#[tokio::test]
+async fn exactly_max_redirects_are_followed() {
+    use assistants_api_runtime::redirect::MAX_REDIRECTS;
+    let server = MockServer::start_async().await;
+    let client = client(&server.base_url());
+    let within = chain(&server, "within", MAX_REDIRECTS).await;
+    let response = client.get(within).send().await.unwrap();
+    assert_eq!(response.text().await.unwrap(), "arrived");
+    let beyond = chain(&server, "beyond", MAX_REDIRECTS + 1).await;
+    let error = client.get(beyond).send().await.unwrap_err();
+    assert_eq!(refused(&error).map(|r| r.reason), Some(RefusalReason::TooMany));
+}
+
 #[tokio::test]
 async fn a_redirect_loop_ends() {
     let server = MockServer::start_async().await;
@@ -140,10 +172,10 @@ async fn a_redirect_loop_ends() {
             then.status(307).header("location", &location);
         })
         .await;
-    let error = client(&server.base_url())
-        .get(server.url("/loop"))
-        .send()
+    let send = client(&server.base_url()).get(server.url("/loop")).send();
+    let error = tokio::time::timeout(std::time::Duration::from_secs(10), send)
         .await
+        .expect("the redirect loop never ended")
         .unwrap_err();
     assert_eq!(refused(&error).map(|r| r.reason), Some(RefusalReason::TooMany));
 }
