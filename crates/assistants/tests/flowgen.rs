@@ -231,90 +231,29 @@ async fn handles_taken_per_request_from_one_client_share_one_poll_loop() {
     assert_eq!(polls, 1, "100 handles made {polls} status reads");
 }
 
-/// Requests a [`slow_server`] received, by `"METHOD /path"`.
-type Hits = std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u32>>>;
-
-/// A loopback HTTP/1.1 server on tokio's clock: it answers each request with the JSON `body`
-/// of `route(method, path)` after its delay, which is virtual time under a paused clock (unlike
-/// httpmock's real sleeps), and counts requests as they arrive.
-async fn slow_server(route: fn(&str, &str) -> (Duration, &'static str)) -> (String, Hits) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let hits = Hits::default();
-    let counted = hits.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let hits = counted.clone();
-            tokio::spawn(async move {
-                let mut buffer = Vec::new();
-                let mut chunk = [0u8; 4096];
-                // Requests on this keep-alive connection, one after the other (bounded).
-                for _request in 0..100 {
-                    let head_end = loop {
-                        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break at + 4;
-                        }
-                        match socket.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) if buffer.len() + n <= 64 * 1024 => buffer.extend_from_slice(&chunk[..n]),
-                            Ok(_) => return,
-                        }
-                    };
-                    let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
-                    let length: usize = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().to_string())
-                        })
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(0);
-                    while buffer.len() < head_end + length.min(64 * 1024) {
-                        match socket.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    buffer.drain(..head_end + length);
-                    let mut words = head.split_whitespace();
-                    let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-                    *hits
-                        .lock()
-                        .unwrap()
-                        .entry(format!("{method} {path}"))
-                        .or_default() += 1;
-                    let (delay, body) = route(method, path);
-                    tokio::time::sleep(delay).await;
-                    let response = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    if socket.write_all(response.as_bytes()).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (base, hits)
-}
-
 /// Reads of 400 ms each before the send (status, history), then the wait: one deadline of
 /// 1 s covers them all and fires at exactly 1 s of virtual time, with the send sent once.
 #[tokio::test(start_paused = true)]
 async fn one_deadline_covers_the_reads_before_the_send() {
     const CHAT: &str = r#"{"id": "c1", "name": "n", "status": "ready", "created": "2024-03-14 08:21:05.412Z",
         "updated": "2024-03-14 08:21:05.412Z", "from_type": "flow", "owner": ""}"#;
-    let (base, hits) = slow_server(|method, path| match (method, path) {
-        ("GET", "/chats/c1") => (Duration::from_millis(400), CHAT),
-        ("GET", "/chats/c1/messages") => (Duration::from_millis(400), "[]"),
-        _ => (Duration::ZERO, "{}"),
-    })
+    let raw = crate::raw::Raw::start_with_delay(
+        std::sync::Arc::new(|line, _| {
+            let body = match line {
+                "GET /chats/c1" => CHAT,
+                "GET /chats/c1/messages" => "[]",
+                _ => "{}",
+            };
+            Some(crate::raw::json("200 OK", body, ""))
+        }),
+        std::sync::Arc::new(|line| match line {
+            "GET /chats/c1" | "GET /chats/c1/messages" => Duration::from_millis(400),
+            _ => Duration::ZERO,
+        }),
+    )
     .await;
     let fg = FlowGen::new(
-        flowgen_api::Client::with_api_key(&base, "k".into()).unwrap(),
+        flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(),
         Settings::default().with_operation_timeout(Some(Duration::from_millis(1000))),
     );
     let start = tokio::time::Instant::now();
@@ -336,14 +275,13 @@ async fn one_deadline_covers_the_reads_before_the_send() {
     );
     // The status read and the history (0-800 ms), the send (800 ms), and the first status
     // poll, still in flight when the deadline cancels it.
-    let hits = hits.lock().unwrap().clone();
     let expected = [
         ("GET /chats/c1", 2),
         ("GET /chats/c1/messages", 1),
         ("POST /chats/c1/messages", 1),
     ];
     assert_eq!(
-        hits,
+        raw.counts(),
         expected.map(|(k, n)| (k.to_string(), n)).into(),
         "the send once"
     );

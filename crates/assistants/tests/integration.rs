@@ -6,5 +6,6 @@ mod flowgen;
 mod flowhunt;
 mod hostile;
 mod pieces;
+mod raw;
 mod soak;
 mod wire;
