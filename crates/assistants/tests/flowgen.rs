@@ -5,14 +5,7 @@ use std::time::Duration;
 use assistants::{AnswerWith, Error, FlowGen, NoInput, Outcome, PollPolicy, Settings};
 use assistants_sandbox::{DEFAULT_API_KEY, FlowgenContract, Sandbox};
 
-/// A wait that has not ended after this long has hung: the test fails instead of waiting
-/// (virtual time in the paused tests, so they fail at once).
-const WAIT: Duration = Duration::from_secs(10);
-
-/// `wait`'s output, failing the test when it stalls.
-async fn within<F: std::future::Future>(wait: F) -> F::Output {
-    tokio::time::timeout(WAIT, wait).await.expect("the wait stalled")
-}
+use crate::within;
 
 fn flowgen(sandbox: &Sandbox, poll: Duration) -> FlowGen {
     let api = flowgen_api::Client::with_api_key(&sandbox.base_url(), DEFAULT_API_KEY.into()).unwrap();

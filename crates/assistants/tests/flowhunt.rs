@@ -7,18 +7,9 @@ use std::time::Duration;
 
 use assistants::{AskEvent, Error, FlowHunt, Outcome, PollPolicy, RetryPolicy, Settings};
 use assistants_sandbox::{Faults, FlowhuntBoundary, Sandbox, Timing};
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 
-/// A stream that yields nothing for this long has hung: the test fails instead of waiting
-/// (virtual time in the paused tests, so they fail at once).
-const WAIT: Duration = Duration::from_secs(10);
-
-/// The stream's next item, failing the test when it stalls.
-async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
-    tokio::time::timeout(WAIT, stream.next())
-        .await
-        .expect("the stream stalled")
-}
+use crate::{WAIT, next};
 
 fn settings() -> Settings {
     Settings::default().with_poll(PollPolicy::fixed(Duration::from_millis(1)))

@@ -137,9 +137,8 @@ async fn every_decoding_call(base: &str) -> Vec<(&'static str, Result<(), Error>
     );
     let pieces = Pieces::new(pieces_api::Client::with_base_url(base).unwrap(), settings);
     let resumed = {
-        use futures::StreamExt;
         let mut stream = fh.session("s1").resume(assistants::Cursor::at("s1", 1));
-        stream.next().await.map_or(Ok(()), ok)
+        crate::next(&mut stream).await.map_or(Ok(()), ok)
     };
     vec![
         ("get_chat", ok(fg.get_chat("c1").await)),
@@ -150,7 +149,7 @@ async fn every_decoding_call(base: &str) -> Vec<(&'static str, Result<(), Error>
         ("create_v3_flow_assistant_session", ok(fh.create_session().await)),
         (
             "invoke_v3_flow_assistant_response",
-            ok(fh.session("s1").ask_once("hi").await),
+            ok(crate::within(fh.session("s1").ask_once("hi")).await),
         ),
         ("poll_v3_flow_assistant_response", resumed),
         (

@@ -4,18 +4,8 @@ use std::time::Duration;
 
 use assistants::{ConversationChange, Error, Pieces, PollPolicy, RetryPolicy, Settings};
 use assistants_sandbox::{Faults, Sandbox};
-use futures::{Stream, StreamExt};
 
-/// A stream that yields nothing for this long has hung: the test fails instead of waiting
-/// (virtual time in the paused tests, so they fail at once).
-const WAIT: Duration = Duration::from_secs(10);
-
-/// The stream's next item, failing the test when it stalls.
-async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
-    tokio::time::timeout(WAIT, stream.next())
-        .await
-        .expect("the stream stalled")
-}
+use crate::next;
 
 fn quick() -> Settings {
     Settings::default()

@@ -8,6 +8,7 @@ use std::time::Duration;
 use assistants::{Error, FlowGen, FlowHunt, NoInput, Pieces, RetryPolicy, Settings};
 
 use crate::raw::{Behaviour, Raw, json};
+use crate::within;
 
 fn eager() -> Settings {
     Settings::default().with_retry(
@@ -43,7 +44,7 @@ async fn a_dropped_connection_after_the_request_arrived_never_resends_a_non_idem
     assert!(fg.send_input("chat1", "yes").await.is_err());
     assert!(fh.create_session().await.is_err());
     assert!(pieces.create("n").await.is_err());
-    assert!(fh.session("s1").ask_once("hello").await.is_err());
+    assert!(within(fh.session("s1").ask_once("hello")).await.is_err());
     for line in [
         "POST /chats",
         "POST /chats/chat1/input",
@@ -75,7 +76,7 @@ async fn a_send_that_reached_the_server_is_sent_once_even_while_its_turn_goes_on
         flowgen_api::Client::with_api_key(&raw.base, "k".into()).unwrap(),
         eager(),
     );
-    assert!(fg.send_and_wait("c1", "hello", NoInput).await.is_err());
+    assert!(within(fg.send_and_wait("c1", "hello", NoInput)).await.is_err());
     assert_eq!(raw.count("POST /chats/c1/messages"), 1);
 }
 
@@ -171,7 +172,7 @@ async fn flowhunt_wait_after_429(retry_after: String) -> Duration {
     let raw = Raw::start(flowhunt_throttled_once(retry_after, polls.clone())).await;
     let api = flowhunt_api::Client::with_api_key(&raw.base, "k".into()).unwrap();
     let fh = FlowHunt::new(api, Some("w".into()), eager());
-    let outcome = fh.session("s").ask_once("hi").await.unwrap();
+    let outcome = within(fh.session("s").ask_once("hi")).await.unwrap();
     assert_eq!(outcome.answer(), Some("done"));
     let polls = polls.lock().unwrap();
     assert_eq!(polls.len(), 2, "one throttled poll, one answered");
