@@ -289,5 +289,40 @@ mod tests {
         let schema = serde_json::to_value(schemars::schema_for!(RawJson)).unwrap();
         assert_eq!(schema["type"], "object");
         assert_eq!(schema["additionalProperties"], true);
+        assert_eq!(schema["description"], "A free-form JSON object.");
+        assert_eq!(<RawJson as schemars::JsonSchema>::schema_name(), "RawJson");
+    }
+
+    #[test]
+    fn a_field_of_it_is_described_inline_not_as_a_named_definition() {
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code)]
+        struct Part {
+            reference: RawJson,
+        }
+        let schema = serde_json::to_value(schemars::schema_for!(Part)).unwrap();
+        assert_eq!(schema["properties"]["reference"]["type"], "object", "{schema}");
+        assert!(schema.get("definitions").is_none(), "{schema}");
+    }
+
+    #[test]
+    fn a_non_object_is_named_in_its_error_and_display_is_the_text() {
+        for (text, named) in [
+            ("[1]", "sequence"),
+            ("\"text\"", "a string"),
+            ("true", "a boolean"),
+            ("false", "a boolean"),
+            ("null", "null"),
+            ("3.5", "a number"),
+        ] {
+            let error = RawJson::from_text(text).unwrap_err().to_string();
+            assert_eq!(
+                error,
+                format!("invalid type: {named}, expected a JSON object"),
+                "{text}"
+            );
+        }
+        let raw = RawJson::from_text(r#"{"a": [1, 2]}"#).unwrap();
+        assert_eq!(raw.to_string(), r#"{"a": [1, 2]}"#);
     }
 }

@@ -241,6 +241,15 @@ mod tests {
             "2023-10-27T09:12:44.Z",
             "2023-10-27T09:12:44",
             "2023-1x-27T09:12:44Z",
+            // One separator or the zone wrong, or text after the zone.
+            "2023x10-27T09:12:44Z",
+            "2023-10x27T09:12:44Z",
+            "2023-10-27x09:12:44Z",
+            "2023-10-27T09x12:44Z",
+            "2023-10-27T09:12x44Z",
+            "2023-10-27T09:12:44X",
+            "2023-10-27T09:12:44Zjunk",
+            "2023-10-27T09:12:44.5Zjunk",
             "",
         ];
         for text in others {
@@ -262,6 +271,7 @@ mod tests {
         let a: Timestamp = "2023-10-27T09:12:44.1Z".parse().unwrap();
         let b: Timestamp = "2023-10-27T11:12:44.100+02:00".parse().unwrap();
         assert_eq!(a, b);
+        assert_eq!(a.text(), Some("2023-10-27T09:12:44.1Z"));
         let built = Timestamp::from(a.at());
         assert_eq!(built.text(), None);
         assert_eq!(
