@@ -300,4 +300,65 @@ mod tests {
         tokio::task::yield_now().await;
         assert_eq!(loops.running(), 1, "the stopped loop left; k still runs");
     }
+
+    /// Lets the loop's task run until it is waiting again (virtual time does not move).
+    async fn settle() {
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_action_makes_a_running_loop_poll_now_and_a_new_one_polls_once() {
+        let loops: Loops<usize> = Loops::default();
+        let polls = Arc::new(AtomicUsize::new(0));
+        let starter = counting(&loops, "k", &polls);
+        starter.acted(); // it started the loop, which polls at once anyway
+        settle().await;
+        assert_eq!(
+            polls.load(Ordering::SeqCst),
+            1,
+            "no second poll for the starter's action"
+        );
+        let joiner = counting(&loops, "k", &polls);
+        joiner.acted();
+        settle().await;
+        assert_eq!(
+            polls.load(Ordering::SeqCst),
+            2,
+            "a joiner's action polls before the 1 s interval"
+        );
+        drop(starter);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_update_changes_the_state_without_waking_anyone_and_a_request_wakes_the_loop() {
+        let loops: Loops<usize> = Loops::default();
+        let polls = Arc::new(AtomicUsize::new(0));
+        let follower = counting(&loops, "k", &polls);
+        settle().await;
+        let mut rx = follower.rx.clone();
+        rx.borrow_and_update();
+        follower.update(|state| *state = 40);
+        assert_eq!(*rx.borrow(), 40);
+        assert!(!rx.has_changed().unwrap(), "bookkeeping wakes nobody");
+        follower.request(|_| false);
+        settle().await;
+        assert_eq!(
+            polls.load(Ordering::SeqCst),
+            1,
+            "an unchanged request does not nudge"
+        );
+        follower.request(|state| {
+            *state = 41;
+            true
+        });
+        settle().await;
+        assert_eq!(
+            polls.load(Ordering::SeqCst),
+            2,
+            "a changed request nudges the loop"
+        );
+        assert_eq!(format!("{loops:?}"), "Loops { .. }");
+    }
 }
