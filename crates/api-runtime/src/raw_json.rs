@@ -50,11 +50,8 @@ impl RawJson {
     /// # Errors
     /// When `text` is not well-formed JSON, or is JSON but not an object.
     pub fn from_text(text: impl Into<String>) -> Result<Self, serde_json::Error> {
-        let mut text: String = text.into();
-        if text.trim().len() != text.len() {
-            text = text.trim().to_owned();
-        }
-        Self::checked(RawValue::from_string(text)?)
+        // `from_string` parses as `from_str` does, so it drops surrounding whitespace itself.
+        Self::checked(RawValue::from_string(text.into())?)
     }
 
     /// Encodes `value`, which must be an object.

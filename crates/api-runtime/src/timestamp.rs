@@ -260,6 +260,40 @@ mod tests {
     }
 
     #[test]
+    fn instants_order_hash_and_convert_whatever_the_text() {
+        use std::collections::HashSet;
+        let early: Timestamp = "2023-10-27T09:12:44.1Z".parse().unwrap();
+        let same: Timestamp = "2023-10-27T11:12:44.100+02:00".parse().unwrap();
+        let late: Timestamp = "2023-10-27T09:12:45Z".parse().unwrap();
+        assert_ne!(early, late);
+        assert!(early < late && late > same);
+        assert_eq!(early.partial_cmp(&same), Some(std::cmp::Ordering::Equal));
+        let set: HashSet<Timestamp> = [early.clone(), same, late.clone()].into_iter().collect();
+        assert_eq!(set.len(), 2, "one instant, one entry");
+        assert_eq!(DateTime::<Utc>::from(late.clone()), late.at());
+        assert_eq!(DateTime::<Utc>::from(late).timestamp(), 1_698_397_965);
+        let error = serde_json::from_str::<Timestamp>("17").unwrap_err().to_string();
+        assert!(error.contains("an RFC 3339 date-time string"), "{error}");
+    }
+
+    #[test]
+    fn its_schema_is_an_inline_date_time_string() {
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code)]
+        struct Stamped {
+            at: Timestamp,
+        }
+        let schema = serde_json::to_value(schemars::schema_for!(Stamped)).unwrap();
+        let at = &schema["properties"]["at"];
+        assert_eq!(
+            (at["type"].as_str(), at["format"].as_str()),
+            (Some("string"), Some("date-time"))
+        );
+        assert!(schema.get("definitions").is_none(), "{schema}");
+        assert_eq!(<Timestamp as schemars::JsonSchema>::schema_name(), "Timestamp");
+    }
+
+    #[test]
     fn serializes_the_decoded_text_and_compares_instants() {
         for text in [
             r#""2023-10-27T09:12:44.1Z""#,
