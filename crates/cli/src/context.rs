@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assistants::{Client, Config, Error, ErrorKind, FlowGen, FlowHunt, Outcome, Pieces};
+use flowhunt_api::WORKSPACE_ID_ENV;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::deadline::Limit;
@@ -59,11 +60,10 @@ impl From<Error> for Failure {
         }
         // The library names environment variables and Config setters; say our flags.
         if let Error::MissingSetting { var, .. } = &error {
-            return Self::usage(match *var {
-                "FLOWHUNT_WORKSPACE_ID" => {
-                    format!("{var} is not set: export it (new sessions are created in it)")
-                }
-                _ => format!("{var} is not set: export it or pass --api-key-file (or --api-key)"),
+            return Self::usage(if *var == WORKSPACE_ID_ENV {
+                format!("{var} is not set: export it (new sessions are created in it)")
+            } else {
+                format!("{var} is not set: export it or pass --api-key-file (or --api-key)")
             });
         }
         let code = match error.kind() {
@@ -142,8 +142,8 @@ pub fn config(flags: Flags, printer: Printer) -> Result<Ctx, Failure> {
     };
     let limit = Limit::new(flags.timeout, default_timeout());
     let mut config = Config::from_env().with_operation_timeout(limit.for_facade());
-    let flowhunt_env = keys::from_env("FLOWHUNT_API_KEY");
-    let flowgen_env = keys::from_env("FLOWGEN_API_KEY");
+    let flowhunt_env = keys::from_env(flowhunt_api::API_KEY_ENV);
+    let flowgen_env = keys::from_env(flowgen_api::API_KEY_ENV);
     let pick = |env: &EnvKey| match (&flag_key, env) {
         (Some(key), _) => Some(key.clone()),
         (None, EnvKey::Key(key)) => Some(key.clone()),
@@ -169,13 +169,13 @@ pub fn config(flags: Flags, printer: Printer) -> Result<Ctx, Failure> {
         flowhunt_key: if given {
             Ok(())
         } else {
-            key_problem("FLOWHUNT_API_KEY", &flowhunt_env)
+            key_problem(flowhunt_api::API_KEY_ENV, &flowhunt_env)
         },
         flowhunt_workspace: config.flowhunt_workspace_id.is_some(),
         flowgen_key: if given {
             Ok(())
         } else {
-            key_problem("FLOWGEN_API_KEY", &flowgen_env)
+            key_problem(flowgen_api::API_KEY_ENV, &flowgen_env)
         },
         client: Client::new(config),
         printer,
@@ -203,9 +203,9 @@ impl Ctx {
     pub fn flowhunt_for_sessions(&self) -> Result<FlowHunt, Failure> {
         let flowhunt = self.flowhunt()?;
         if !self.flowhunt_workspace {
-            return Err(Failure::usage(
-                "FLOWHUNT_WORKSPACE_ID is not set: export it (new sessions are created in it)",
-            ));
+            return Err(Failure::usage(format!(
+                "{WORKSPACE_ID_ENV} is not set: export it (new sessions are created in it)"
+            )));
         }
         Ok(flowhunt)
     }
