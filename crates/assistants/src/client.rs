@@ -192,4 +192,10 @@ mod tests {
         let (c, d) = (client.flowhunt().unwrap(), client.flowhunt().unwrap());
         assert!(c.shares_state_with(&d));
     }
+
+    #[test]
+    fn the_client_keeps_the_configuration_it_was_given() {
+        let client = Client::new(Config::default().with_flowhunt("k", "workspace-7"));
+        assert_eq!(client.config().flowhunt_workspace_id.as_deref(), Some("workspace-7"));
+    }
 }
