@@ -196,6 +196,9 @@ mod tests {
     #[test]
     fn the_client_keeps_the_configuration_it_was_given() {
         let client = Client::new(Config::default().with_flowhunt("k", "workspace-7"));
-        assert_eq!(client.config().flowhunt_workspace_id.as_deref(), Some("workspace-7"));
+        assert_eq!(
+            client.config().flowhunt_workspace_id.as_deref(),
+            Some("workspace-7")
+        );
     }
 }

@@ -304,3 +304,77 @@ impl Config {
 fn secret(key: String) -> SecretString {
     SecretString::from(key.trim().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    #[test]
+    fn each_setter_sets_its_own_setting() {
+        let settings = Settings::default()
+            .with_operation_timeout(Some(Duration::from_secs(7)))
+            .with_attempt_timeout(Some(Duration::from_secs(3)))
+            .with_max_message_bytes(99);
+        assert_eq!(settings.operation_timeout, Some(Duration::from_secs(7)));
+        assert_eq!(settings.attempt_timeout, Some(Duration::from_secs(3)));
+        assert_eq!(settings.max_message_bytes, 99);
+        let config = Config::default().with_operation_timeout(Some(Duration::from_secs(5)));
+        assert_eq!(config.settings.operation_timeout, Some(Duration::from_secs(5)));
+    }
+
+    #[cfg(all(feature = "flowhunt", feature = "pieces"))]
+    #[test]
+    fn service_setters_set_their_service() {
+        let config = Config::default()
+            .with_flowhunt_key(" fh-key ")
+            .with_flowhunt_workspace("ws-9")
+            .with_pieces_base_url("http://127.0.0.1:39300");
+        let key = config
+            .flowhunt_api_key
+            .as_ref()
+            .map(|k| k.expose_secret().to_string());
+        assert_eq!(key.as_deref(), Some("fh-key"), "trimmed");
+        assert_eq!(config.flowhunt_workspace_id.as_deref(), Some("ws-9"));
+        assert_eq!(config.pieces_base_url.as_deref(), Some("http://127.0.0.1:39300"));
+    }
+
+    /// Marks the child process of the test below.
+    const CHILD: &str = "ASSISTANTS_CONFIG_FROM_ENV_CHILD";
+
+    /// The half of the next test that runs in a child process with the variables set (the
+    /// environment is the process's, so it is set there rather than changed under other tests);
+    /// on its own, without `CHILD`, it has nothing to check.
+    #[cfg(all(feature = "flowhunt", feature = "flowgen"))]
+    #[test]
+    fn from_env_in_a_child_process() {
+        if std::env::var_os(CHILD).is_none() {
+            return;
+        }
+        let config = Config::from_env();
+        assert_eq!(config.flowhunt_workspace_id.as_deref(), Some("ws-1"), "trimmed");
+        let key = config
+            .flowgen_api_key
+            .as_ref()
+            .map(|k| k.expose_secret().to_string());
+        assert_eq!(key.as_deref(), Some("k2"));
+        assert!(config.flowhunt_api_key.is_none(), "a blank value counts as unset");
+    }
+
+    #[cfg(all(feature = "flowhunt", feature = "flowgen"))]
+    #[test]
+    fn variables_are_read_trimmed_and_blank_ones_count_as_unset() {
+        let exe = std::env::current_exe().unwrap();
+        let status = std::process::Command::new(exe)
+            .args(["--exact", "config::tests::from_env_in_a_child_process", "--quiet"])
+            .env(CHILD, "1")
+            .env(flowhunt_api::WORKSPACE_ID_ENV, " ws-1 ")
+            .env(flowgen_api::API_KEY_ENV, "k2")
+            .env(flowhunt_api::API_KEY_ENV, "   ")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "the child's checks failed: {status}");
+    }
+}

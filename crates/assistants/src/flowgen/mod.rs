@@ -213,3 +213,16 @@ fn unsupported<T>(result: Result<T, Error>, operation: &'static str) -> Result<T
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_names_the_handle_and_never_shows_the_key() {
+        let api = flowgen_api::Client::with_api_key("http://127.0.0.1:9", "fg_secret_debug".into()).unwrap();
+        let text = format!("{:?}", FlowGen::new(api, crate::Settings::default()));
+        assert!(text.starts_with("FlowGen {"), "{text}");
+        assert!(!text.contains("fg_secret_debug"), "{text}");
+    }
+}

@@ -258,6 +258,63 @@ mod tests {
         assert_eq!(judged.load(Ordering::SeqCst), 3);
     }
 
+    #[test]
+    fn statuses_hint_the_pace_and_an_unknown_one_hints_nothing() {
+        assert_eq!(hint(&ChatStatus::Running), Some(Hint::Working));
+        assert_eq!(hint(&ChatStatus::WaitForHumanInput), Some(Hint::Idle));
+        assert_eq!(hint(&ChatStatus::Completed), Some(Hint::Idle));
+        assert_eq!(hint(&ChatStatus::Unknown("queued".into())), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_status_stream_yields_each_new_status_once_then_the_failed_read() {
+        use std::sync::Mutex;
+        let loops: crate::shared::Loops<Snapshot> = crate::shared::Loops::default();
+        let reads = Mutex::new(
+            vec![
+                Ok(chat("running", "u1")),
+                Ok(chat("running", "u2")),
+                Ok(chat("wait_for_human_input", "u3")),
+                Ok(chat("wait_for_human_input", "u4")),
+                Ok(chat("completed", "u5")),
+                Err(Error::Api {
+                    service: Service::FlowGen,
+                    status: 404,
+                    message: "gone".into(),
+                    body: String::new(),
+                    retry_after: None,
+                }),
+            ]
+            .into_iter(),
+        );
+        let follower = loops.follow(
+            "c1",
+            &PollPolicy::fixed(Duration::from_secs(1)),
+            || None,
+            move |tx| {
+                let read = reads.lock().unwrap().next();
+                async move {
+                    let Some(read) = read else {
+                        return Step::Quiet(None);
+                    };
+                    let failed = read.is_err();
+                    tx.send_replace(Some(read));
+                    if failed { Step::Stop } else { Step::News(None) }
+                }
+            },
+        );
+        let mut watch = Watch { follower, last: None };
+        let mut next = async || {
+            tokio::time::timeout(Duration::from_secs(60), watch.next_change())
+                .await
+                .expect("the status stream stalled")
+        };
+        for expected in ["running", "wait_for_human_input", "completed"] {
+            assert_eq!(next().await.unwrap().status.as_str(), expected);
+        }
+        assert_eq!(next().await.unwrap_err().status(), Some(404));
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_loop_that_stops_ends_its_waiters() {
         let (tx, rx) = watch::channel::<Snapshot>(Some(Ok(chat("running", "u"))));
