@@ -479,10 +479,50 @@ mod tests {
                 .inner
         };
         let events: Vec<FlowSessionEvent> = (0..11).map(|i| event(i, 1000 + i as u64)).collect();
+        assert!(
+            state.absorb(events[..10].iter()).is_ok(),
+            "exactly the cap is allowed"
+        );
         assert!(matches!(
-            state.absorb(events.iter()),
+            state.absorb(events[10..].iter()),
             Err(Error::TooManyEvents { limit: 10, .. })
         ));
+    }
+
+    fn message(id: &str, ts: u64, event_type: &str, text: &str) -> FlowSessionEvent {
+        serde_json::from_value(serde_json::json!({
+            "workspace_id": "w", "session_id": "s", "event_id": id, "event_type": event_type,
+            "created_at_timestamp": ts.to_string(), "action_type": "message", "credits": 0,
+            "metadata": {"message_id": id, "message": text},
+        }))
+        .expect("a valid event")
+    }
+
+    #[test]
+    fn without_the_invoke_timestamp_only_our_own_echo_starts_the_turn() {
+        let mut state = state();
+        state.cursor = Cursor::at("s", 0).with_message("hi");
+        let events = [
+            message("other-q", 1001, "human", "another question"),
+            message("other-a", 1002, "ai", "another answer"),
+            message("ours", 1003, "human", "hi"),
+            message("answer", 1004, "ai", "our answer"),
+        ];
+        state.absorb(events.iter()).unwrap();
+        let outcome = state.queue.drain(..).find_map(|item| match item {
+            Ok(AskEvent::Done { outcome, .. }) => Some(outcome),
+            _ => None,
+        });
+        let Some(Outcome::Completed { answer, messages }) = outcome else {
+            panic!("no answer: {outcome:?}")
+        };
+        assert_eq!(answer, "our answer");
+        let roles: Vec<_> = messages
+            .iter()
+            .map(|m| (m.role.clone(), m.text.as_str()))
+            .collect();
+        let ours = [(crate::Role::User, "hi"), (crate::Role::Assistant, "our answer")];
+        assert_eq!(roles, ours, "the turn is ours only");
     }
 
     #[test]

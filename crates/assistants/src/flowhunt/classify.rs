@@ -121,6 +121,36 @@ mod tests {
         .expect("a valid event")
     }
 
+    fn said(event_type: &str, text: &str) -> FlowSessionEvent {
+        serde_json::from_value(serde_json::json!({
+            "workspace_id": "w", "session_id": "s", "event_id": "e", "event_type": event_type,
+            "created_at_timestamp": "1", "action_type": "message", "credits": 0,
+            "component_name": "Agent", "metadata": {"message_id": "m", "message": text},
+        }))
+        .expect("a valid event")
+    }
+
+    #[test]
+    fn this_turns_messages_carry_their_authors_role_and_earlier_ones_are_left_out() {
+        for (event_type, role) in [
+            ("human", Role::User),
+            ("ai", Role::Assistant),
+            ("system", Role::System),
+        ] {
+            let message = turn_message(&said(event_type, "text"), true).expect("a message of this turn");
+            assert_eq!(
+                (&message.role, message.text.as_str()),
+                (&role, "text"),
+                "{event_type}"
+            );
+            assert_eq!(message.author.as_deref(), Some("Agent"));
+            assert!(
+                turn_message(&said(event_type, "text"), false).is_none(),
+                "{event_type}"
+            );
+        }
+    }
+
     #[test]
     fn timestamps_are_integers_or_whole_floats_and_anything_else_is_a_decode_error() {
         assert_eq!(timestamp(&event("1733000000123")).unwrap(), 1_733_000_000_123);
