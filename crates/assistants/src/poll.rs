@@ -599,6 +599,7 @@ mod tests {
         assert_eq!(Poll::from(false), Poll::quiet());
         let poll = Poll::quiet().with_hint(Hint::Working);
         assert!(!poll.is_news());
+        assert!(Poll::news().is_news());
         assert_eq!(poll.hint(), Some(Hint::Working));
         assert_eq!(PollPolicy::default(), PollPolicy::standard());
     }

@@ -225,4 +225,53 @@ mod tests {
         assert!(text.starts_with("FlowGen {"), "{text}");
         assert!(!text.contains("fg_secret_debug"), "{text}");
     }
+
+    fn flowgen(server: &httpmock::MockServer) -> FlowGen {
+        let api = flowgen_api::Client::with_api_key(&server.base_url(), "k".into()).unwrap();
+        FlowGen::new(
+            api,
+            crate::Settings::default().with_retry(crate::RetryPolicy::disabled()),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_deletion_answered_with_204_succeeds() {
+        let server = httpmock::MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.method("DELETE").path("/chats/c1");
+                then.status(204);
+            })
+            .await;
+        flowgen(&server).delete_chat("c1").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn only_a_bare_not_found_means_no_history_endpoint() {
+        let server = httpmock::MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.path("/chats/router/messages");
+                then.status(404).body("Not Found");
+            })
+            .await;
+        server
+            .mock_async(|when, then| {
+                when.path("/chats/gone/messages");
+                then.status(404)
+                    .json_body(serde_json::json!({"detail": "Chat not found"}));
+            })
+            .await;
+        let fg = flowgen(&server);
+        let router = fg.history("router").await.unwrap_err();
+        assert!(
+            matches!(router, Error::Unsupported { status: 404, .. }),
+            "{router:?}"
+        );
+        let gone = fg.history("gone").await.unwrap_err();
+        assert!(
+            matches!(gone, Error::Api { status: 404, .. }),
+            "a missing chat is not a missing endpoint: {gone:?}"
+        );
+    }
 }
