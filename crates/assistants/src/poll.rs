@@ -593,6 +593,26 @@ mod tests {
         );
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn the_multiplier_sets_the_growth_of_a_backing_off_policy() {
+        let quiet_delays = |policy: PollPolicy| {
+            let mut pacer = policy.pacer();
+            (0..4).map(|_| pacer.next(false).as_millis()).collect::<Vec<_>>()
+        };
+        let base = || {
+            PollPolicy::adaptive()
+                .with_initial(Duration::from_millis(100))
+                .with_patience(0)
+                .with_max(Duration::from_secs(60))
+        };
+        let doubling = quiet_delays(base().with_multiplier(2.0));
+        assert!(doubling.windows(2).all(|w| w[1] == 2 * w[0]), "{doubling:?}");
+        for flat in [f64::NAN, 0.5, 1.0] {
+            let delays = quiet_delays(base().with_multiplier(flat));
+            assert!(delays.iter().all(|&d| d == delays[0]), "{flat}: {delays:?}");
+        }
+    }
+
     #[test]
     fn a_bool_is_news_or_quiet() {
         assert_eq!(Poll::from(true), Poll::news());
