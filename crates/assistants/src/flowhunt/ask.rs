@@ -499,6 +499,45 @@ mod tests {
     }
 
     #[test]
+    fn the_boundary_id_list_holds_only_the_last_millisecond() {
+        let mut state = state();
+        let events: Vec<FlowSessionEvent> = (0..10).map(|i| event(i, 1000 + i as u64)).collect();
+        state.absorb(events.iter()).unwrap();
+        assert_eq!(state.seen.len(), 1, "ids of earlier milliseconds are forgotten");
+    }
+
+    /// An ask invoked against a server whose invoke answers with `cached` events.
+    async fn invoked(server: &httpmock::MockServer, cached: serde_json::Value) -> AskState {
+        server
+            .mock_async(|when, then| {
+                when.method("POST").path("/v3/flow-assistants/s/invoke");
+                then.status(200).json_body(
+                    serde_json::json!({"message_id": "m", "created_at": "1000", "cached_events": cached}),
+                );
+            })
+            .await;
+        let api = flowhunt_api::Client::with_api_key(&server.base_url(), "k".into()).unwrap();
+        let session = FlowHunt::new(api, None, Settings::default()).session("s");
+        let mut state = AskState::new(session, Cursor::at("s", 0), Some("hi".into()));
+        state.step().await.unwrap();
+        state
+    }
+
+    #[tokio::test]
+    async fn a_poll_loop_is_joined_only_when_the_cached_events_did_not_end_the_turn() {
+        let answer = message("a", 1001, "ai", "done");
+        let server = httpmock::MockServer::start_async().await;
+        let finished = invoked(&server, serde_json::json!([answer])).await;
+        assert!(finished.done && finished.reader.is_none(), "answered: no loop");
+        let server = httpmock::MockServer::start_async().await;
+        let working = invoked(&server, serde_json::json!([])).await;
+        assert!(
+            !working.done && working.reader.is_some(),
+            "not answered: the loop is joined"
+        );
+    }
+
+    #[test]
     fn without_the_invoke_timestamp_only_our_own_echo_starts_the_turn() {
         let mut state = state();
         state.cursor = Cursor::at("s", 0).with_message("hi");
