@@ -236,3 +236,36 @@ impl<T> Drop for AbortOnDrop<T> {
         self.0.abort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn status_markers_stay_out_of_the_transcript_and_the_answer() {
+        let server = httpmock::MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.method("GET").path("/chats/c1/messages");
+                then.status(200).json_body(serde_json::json!([
+                    {"id": "1", "content": "earlier", "type": "user"},
+                    {"id": "2", "content": "hi", "type": "user"},
+                    {"id": "3", "content": "the answer", "type": "assistant"},
+                    {"id": "4", "content": "__STATUS_COMPLETED__ done", "type": "assistant"},
+                ]));
+            })
+            .await;
+        let api = flowgen_api::Client::with_api_key(&server.base_url(), "k".into()).unwrap();
+        let fg = FlowGen::new(api, crate::Settings::default());
+        let chat: types::Chat = serde_json::from_value(serde_json::json!({"id": "c1", "name": "n",
+            "status": "completed", "created": "c", "updated": "u", "from_type": "flow", "owner": ""}))
+        .unwrap();
+        let outcome = fg.outcome("c1", &chat, 1, &Deadline::after(None)).await;
+        let Outcome::Completed { answer, messages } = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(answer, "the answer");
+        let texts: Vec<_> = messages.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(texts, ["hi", "the answer"], "this turn only, without the marker");
+    }
+}

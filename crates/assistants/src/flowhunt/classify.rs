@@ -151,6 +151,73 @@ mod tests {
         }
     }
 
+    fn action(action_type: &str, metadata: serde_json::Value) -> FlowSessionEvent {
+        serde_json::from_value(serde_json::json!({
+            "workspace_id": "w", "session_id": "s", "event_id": "e", "event_type": "flow_assistant_action",
+            "created_at_timestamp": "1", "action_type": action_type, "credits": 0, "metadata": metadata,
+        }))
+        .expect("a valid event")
+    }
+
+    #[test]
+    fn each_ending_action_gives_its_outcome_and_progress_gives_none() {
+        use serde_json::json;
+        let needs = |prompt: &str| {
+            Some(Outcome::NeedsInput {
+                prompt: prompt.into(),
+            })
+        };
+        let failed = |reason: &str| {
+            Some(Outcome::Failed {
+                reason: reason.into(),
+            })
+        };
+        let cases = [
+            ("failed", json!({"message": "boom"}), failed("boom")),
+            (
+                "session_closed",
+                json!({}),
+                failed("the session was closed; create a new session"),
+            ),
+            (
+                "hook_waiting_for_input",
+                json!({"prompt_message": "Which file?"}),
+                needs("Which file?"),
+            ),
+            (
+                "hitl_approval_requested",
+                json!({"tool_name": "search"}),
+                needs("approve the call of tool search?"),
+            ),
+            (
+                "evaluate_client_js",
+                json!({}),
+                needs("run the requested script in the client"),
+            ),
+            (
+                "integration_missing",
+                json!({"integration_url": "https://x.example"}),
+                needs("connect the integration at https://x.example"),
+            ),
+            (
+                "file_access_required",
+                json!({"message": "Allow the docs"}),
+                needs("Allow the docs"),
+            ),
+            (
+                "file_access_required",
+                json!({"message": ""}),
+                needs("grant access to the document"),
+            ),
+            ("loading", json!({}), None),
+            ("an_action_added_later", json!({}), None),
+        ];
+        for (action_type, metadata, expected) in cases {
+            let got = outcome(&action(action_type, metadata), true, &mut Vec::new());
+            assert_eq!(got, expected, "{action_type}");
+        }
+    }
+
     #[test]
     fn timestamps_are_integers_or_whole_floats_and_anything_else_is_a_decode_error() {
         assert_eq!(timestamp(&event("1733000000123")).unwrap(), 1_733_000_000_123);
