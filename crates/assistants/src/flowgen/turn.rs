@@ -98,6 +98,16 @@ mod tests {
         .expect("a chat")
     }
 
+    #[test]
+    fn a_status_this_crate_does_not_know_is_reported_not_waited_on_silently() {
+        let mut turn = Turn::new(BEFORE.into());
+        assert_eq!(
+            turn.judge(&chat("queued", "u1")),
+            Verdict::Unknown("queued".into())
+        );
+        assert_eq!(turn.judge(&chat("running", "u2")), Verdict::Wait);
+    }
+
     fn status() -> impl Strategy<Value = String> {
         prop_oneof![
             Just("ready".to_string()),

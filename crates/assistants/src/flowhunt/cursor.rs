@@ -237,6 +237,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cursors_differ_by_every_field_and_debug_shows_no_message() {
+        let make = |session: &str, from: u64, at: Option<u64>, message: &str| {
+            Cursor::at(session, from)
+                .with_invocation_timestamp(at)
+                .with_message(message)
+        };
+        let base = make("s", 5, Some(4), "m");
+        assert_eq!(base, make("s", 5, Some(4), "m"));
+        for other in [
+            make("t", 5, Some(4), "m"),
+            make("s", 6, Some(4), "m"),
+            make("s", 5, Some(3), "m"),
+            make("s", 5, Some(4), "n"),
+        ] {
+            assert_ne!(base, other);
+        }
+        let mut seen = base.clone();
+        seen.advance(5, "e1");
+        assert_ne!(base, seen, "the ids seen at the boundary count");
+        assert_eq!(
+            format!("{seen:?}"),
+            r#"Cursor { session_id: "s", from_timestamp: 5, seen_at_boundary: 1, invocation_timestamp: Some(4), .. }"#
+        );
+        assert_eq!(<Cursor as schemars::JsonSchema>::schema_name(), "Cursor");
+    }
+
+    #[test]
+    fn starting_at_the_boundary_millisecond_keeps_its_ids() {
+        let mut cursor = Cursor::at("s", 0);
+        cursor.advance(1000, "e1");
+        cursor.start_at(1000);
+        assert_eq!(cursor.seen_at_boundary().len(), 1, "e1 is not delivered again");
+        cursor.start_at(1001);
+        assert!(cursor.seen_at_boundary().is_empty());
+        assert_eq!(cursor.from_timestamp(), 1001);
+    }
+
+    #[test]
     fn cursors_of_one_boundary_share_their_ids_and_each_sees_its_own_prefix() {
         let mut cursor = Cursor::at("s", 10);
         let mut handed_out = Vec::new();
