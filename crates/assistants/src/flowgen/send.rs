@@ -250,7 +250,7 @@ mod tests {
                 then.status(200).json_body(serde_json::json!([
                     {"id": "1", "content": "earlier", "type": "user"},
                     {"id": "2", "content": "hi", "type": "user"},
-                    {"id": "3", "content": "the answer", "type": "assistant"},
+                    {"id": "3", "content": "the answer", "type": "assistant", "sender": "Planner"},
                     {"id": "4", "content": "__STATUS_COMPLETED__ done", "type": "assistant"},
                 ]));
             })
@@ -267,5 +267,7 @@ mod tests {
         assert_eq!(answer, "the answer");
         let texts: Vec<_> = messages.iter().map(|m| m.text.as_str()).collect();
         assert_eq!(texts, ["hi", "the answer"], "this turn only, without the marker");
+        let authors: Vec<_> = messages.iter().map(|m| m.author.as_deref()).collect();
+        assert_eq!(authors, [None, Some("Planner")], "a sender names its author");
     }
 }
