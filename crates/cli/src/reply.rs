@@ -114,9 +114,13 @@ pub async fn flowgen(
             reason: "the status stream ended",
         })
     };
+    // Both branches wake on the same read of the shared loop; the status stream goes first so
+    // that a status is printed before the turn that read it ends (a question answered at once
+    // from the end of the input ended the turn first about half the time).
     let outcome = tokio::select! {
-        outcome = flowgen.send_and_wait(chat_id, message, handler) => outcome,
+        biased;
         Err(error) = statuses => Err(error),
+        outcome = flowgen.send_and_wait(chat_id, message, handler) => outcome,
     };
     drop(spinner);
     let outcome = outcome?;
