@@ -259,25 +259,28 @@ mod tests {
         }
     }
 
-    #[cfg(feature = "flowhunt")]
-    #[tokio::test]
-    async fn a_declared_flowhunt_422_keeps_the_servers_field_messages() {
-        let body: flowhunt_api::types::HttpValidationError = serde_json::from_str(UNPROCESSABLE).unwrap();
-        let error = from_generated(Service::FlowHunt, declared(body, 422), 1024).await;
+    #[cfg(any(feature = "flowhunt", feature = "flowgen"))]
+    /// A declared 422 of `service` (its generated `HttpValidationError`) keeps the field
+    /// messages, the body and the `Retry-After`.
+    async fn assert_declared_422_kept<B: ErrorBody + serde::de::DeserializeOwned>(service: Service) {
+        let body: B = serde_json::from_str(UNPROCESSABLE).unwrap();
+        let error = from_generated(service, declared(body, 422), 1024).await;
         let (status, message, body, retry_after) = api_parts(error);
         assert_eq!((status, message.as_str()), (422, "body.message: Field required"));
         assert!(body.contains("Field required"), "{body}");
         assert_eq!(retry_after, Some(Duration::from_secs(3)));
     }
 
+    #[cfg(feature = "flowhunt")]
+    #[tokio::test]
+    async fn a_declared_flowhunt_422_keeps_the_servers_field_messages() {
+        assert_declared_422_kept::<flowhunt_api::types::HttpValidationError>(Service::FlowHunt).await;
+    }
+
     #[cfg(feature = "flowgen")]
     #[tokio::test]
     async fn a_declared_flowgen_422_keeps_the_servers_field_messages() {
-        let body: flowgen_api::types::HttpValidationError = serde_json::from_str(UNPROCESSABLE).unwrap();
-        let error = from_generated(Service::FlowGen, declared(body, 422), 1024).await;
-        let (status, message, body, _) = api_parts(error);
-        assert_eq!((status, message.as_str()), (422, "body.message: Field required"));
-        assert!(body.contains("Field required"), "{body}");
+        assert_declared_422_kept::<flowgen_api::types::HttpValidationError>(Service::FlowGen).await;
     }
 
     #[tokio::test]

@@ -121,13 +121,22 @@ mod tests {
         .expect("a valid event")
     }
 
-    fn said(event_type: &str, text: &str) -> FlowSessionEvent {
+    /// An event by `event_type` of `action_type` with `metadata`, from component "Agent".
+    fn event_of(event_type: &str, action_type: &str, metadata: serde_json::Value) -> FlowSessionEvent {
         serde_json::from_value(serde_json::json!({
             "workspace_id": "w", "session_id": "s", "event_id": "e", "event_type": event_type,
-            "created_at_timestamp": "1", "action_type": "message", "credits": 0,
-            "component_name": "Agent", "metadata": {"message_id": "m", "message": text},
+            "created_at_timestamp": "1", "action_type": action_type, "credits": 0,
+            "component_name": "Agent", "metadata": metadata,
         }))
         .expect("a valid event")
+    }
+
+    fn said(event_type: &str, text: &str) -> FlowSessionEvent {
+        event_of(
+            event_type,
+            "message",
+            serde_json::json!({"message_id": "m", "message": text}),
+        )
     }
 
     #[test]
@@ -149,14 +158,6 @@ mod tests {
                 "{event_type}"
             );
         }
-    }
-
-    fn action(action_type: &str, metadata: serde_json::Value) -> FlowSessionEvent {
-        serde_json::from_value(serde_json::json!({
-            "workspace_id": "w", "session_id": "s", "event_id": "e", "event_type": "flow_assistant_action",
-            "created_at_timestamp": "1", "action_type": action_type, "credits": 0, "metadata": metadata,
-        }))
-        .expect("a valid event")
     }
 
     #[test]
@@ -213,7 +214,11 @@ mod tests {
             ("an_action_added_later", json!({}), None),
         ];
         for (action_type, metadata, expected) in cases {
-            let got = outcome(&action(action_type, metadata), true, &mut Vec::new());
+            let got = outcome(
+                &event_of("flow_assistant_action", action_type, metadata),
+                true,
+                &mut Vec::new(),
+            );
             assert_eq!(got, expected, "{action_type}");
         }
     }
