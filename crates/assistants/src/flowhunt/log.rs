@@ -95,6 +95,24 @@ impl Log {
         news
     }
 
+    /// Registers a reader needing every event from `from` on: its id, the event number it
+    /// reads from, and whether the log must poll an earlier stretch for it.
+    fn join(&mut self, from: u64) -> (u64, usize, bool) {
+        let id = self.next_reader;
+        self.next_reader += 1;
+        self.positions.insert(id, self.base);
+        // A reader from before what the log has polled, or from before what it dropped,
+        // makes the loop read that stretch again, ids forgotten so that what was dropped
+        // comes back (the other readers' cursors drop what they saw already).
+        let widen = from < self.want_from || (self.base > 0 && from < self.newest);
+        if widen {
+            self.want_from = self.want_from.min(from);
+            self.covered_from = None;
+            self.ids.clear();
+        }
+        (id, self.base, widen)
+    }
+
     /// Drops the events every reader has read.
     fn trim(&mut self) {
         let oldest = self
@@ -121,19 +139,8 @@ impl Reader {
     pub(crate) fn join(follower: Follower<Log>, from: u64) -> Self {
         let mut joined = (0, 0);
         follower.request(|log| {
-            let id = log.next_reader;
-            log.next_reader += 1;
-            log.positions.insert(id, log.base);
-            joined = (id, log.base);
-            // A reader from before what the log has polled, or from before what it dropped,
-            // makes the loop read that stretch again, ids forgotten so that what was dropped
-            // comes back (the other readers' cursors drop what they saw already).
-            let widen = from < log.want_from || (log.base > 0 && from < log.newest);
-            if widen {
-                log.want_from = log.want_from.min(from);
-                log.covered_from = None;
-                log.ids.clear();
-            }
+            let (id, read, widen) = log.join(from);
+            joined = (id, read);
             widen
         });
         Self {
@@ -300,5 +307,183 @@ mod tests {
         log.positions.insert(0, 0);
         log.absorb(0, true, (0..51).map(|i| event(i, 1000)).collect());
         assert!(matches!(log.error, Some(Error::TooManyEvents { limit: 50, .. })));
+    }
+
+    #[test]
+    fn a_log_at_exactly_the_cap_keeps_going() {
+        let mut log = Log::new(0, 50);
+        log.positions.insert(0, 0);
+        log.absorb(0, true, (0..50).map(|i| event(i, 1000)).collect());
+        assert!(log.error.is_none(), "50 unread events are within a cap of 50");
+    }
+
+    #[test]
+    fn with_no_reader_left_every_event_is_dropped() {
+        for base in [0, 60] {
+            let mut log = Log::new(0, 1000);
+            log.base = base;
+            log.absorb(0, true, (0..40).map(|i| event(i, 1000 + i as u64)).collect());
+            log.trim();
+            assert_eq!((log.base, log.events.len()), (base + 40, 0), "from {base}");
+        }
+    }
+
+    #[test]
+    fn a_reader_widens_the_log_only_for_a_stretch_it_has_not_polled_or_has_dropped() {
+        // (from, events already dropped, widens): the log wants 100 on, its newest is 104.
+        let cases = [
+            (50, 0, true),   // before what the log polls
+            (100, 0, false), // exactly what it polls, nothing dropped
+            (150, 0, false), // after it
+            (100, 5, true),  // what it polls, but partly dropped
+            (103, 5, true),  // dropped up to its newest
+            (104, 5, false), // from its newest: a poll from there returns it again anyway
+            (120, 5, false), // after its newest
+        ];
+        for (from, dropped, widens) in cases {
+            let mut log = Log::new(100, 1000);
+            log.absorb(100, true, (0..5).map(|i| event(i, 100 + i as u64)).collect());
+            log.events.drain(..dropped);
+            log.base = dropped;
+            let first = log.join(from);
+            assert_eq!(first, (0, dropped, widens), "from {from}, {dropped} dropped");
+            assert_eq!(log.positions.get(&0), Some(&dropped));
+            if widens {
+                assert_eq!((log.want_from, log.covered_from), (from.min(100), None));
+                assert!(log.ids.is_empty(), "what was dropped must come back");
+            } else {
+                assert_eq!((log.want_from, log.covered_from), (100, Some(100)));
+                assert!(!log.ids.is_empty());
+            }
+            assert_eq!(log.join(from).0, 1, "each reader its own id");
+        }
+    }
+
+    #[test]
+    fn a_widening_poll_that_started_before_an_earlier_reader_joined_is_followed_by_another() {
+        let mut log = Log::new(100, 1000);
+        assert_eq!(log.next_poll(), (100, true));
+        log.join(50); // while that poll is under way
+        log.absorb(100, true, vec![event(0, 120)]);
+        assert_eq!(
+            log.next_poll(),
+            (50, true),
+            "the earlier reader's stretch is not covered yet"
+        );
+        log.absorb(50, true, vec![event(1, 60), event(0, 120)]);
+        assert_eq!(log.next_poll(), (120, false), "covered: on from the newest");
+    }
+
+    /// A poll loop over a fake server holding `events`: a poll from `from` returns those from
+    /// 1 ms before it on, as `Session::poll` asks the real one.
+    struct Fake {
+        loops: crate::shared::Loops<Log>,
+        events: Arc<std::sync::Mutex<Vec<FlowSessionEvent>>>,
+        polls: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Fake {
+        fn new(events: impl IntoIterator<Item = (usize, u64)>) -> Self {
+            Self {
+                loops: crate::shared::Loops::default(),
+                events: Arc::new(std::sync::Mutex::new(
+                    events.into_iter().map(|(id, ts)| event(id, ts)).collect(),
+                )),
+                polls: Arc::default(),
+            }
+        }
+
+        fn add(&self, events: impl IntoIterator<Item = (usize, u64)>) {
+            let mut held = self.events.lock().expect("not poisoned");
+            held.extend(events.into_iter().map(|(id, ts)| event(id, ts)));
+        }
+
+        fn polls(&self) -> usize {
+            self.polls.load(std::sync::atomic::Ordering::SeqCst)
+        }
+
+        fn join(&self, from: u64) -> Reader {
+            let (events, polls) = (self.events.clone(), self.polls.clone());
+            let follower = self.loops.follow(
+                "session",
+                &crate::poll::PollPolicy::fixed(std::time::Duration::from_secs(1)),
+                || Log::new(from, 1000),
+                move |tx| {
+                    polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let (from, widening) = tx.borrow().next_poll();
+                    let since = from.saturating_sub(1);
+                    let held = events.lock().expect("not poisoned");
+                    let polled = held
+                        .iter()
+                        .filter(|e| timestamp(e).is_ok_and(|ts| ts >= since))
+                        .cloned()
+                        .collect();
+                    drop(held);
+                    async move { publish(&tx, from, widening, Ok(polled)) }
+                },
+            );
+            Reader::join(follower, from)
+        }
+    }
+
+    /// The next batch's event numbers (`eN`), failing the test if none comes within 10 s.
+    async fn batch(reader: &mut Reader, from: u64) -> Vec<String> {
+        let batch = tokio::time::timeout(std::time::Duration::from_secs(10), reader.next_batch(from))
+            .await
+            .expect("a batch within 10 s")
+            .expect("no error");
+        batch.iter().map(|e| e.event_id.clone()).collect()
+    }
+
+    fn named(ids: impl IntoIterator<Item = usize>) -> Vec<String> {
+        ids.into_iter().map(|i| format!("e{i}")).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_gets_each_event_once_in_order_while_the_log_drops_what_it_read() {
+        let fake = Fake::new((0..5).map(|i| (i, 100 + i as u64)));
+        let mut reader = fake.join(100);
+        assert_eq!(batch(&mut reader, 100).await, named(0..5));
+        fake.add([(5, 105), (6, 106)]);
+        assert_eq!(batch(&mut reader, 100).await, named(5..7));
+        fake.add([(7, 107), (8, 107), (9, 108)]);
+        assert_eq!(batch(&mut reader, 100).await, named(7..10));
+        let log = reader.follower.rx.borrow();
+        assert_eq!((log.base, log.events.len()), (10, 0), "what it read is dropped");
+        drop(log);
+        let nothing = tokio::time::timeout(std::time::Duration::from_secs(5), reader.next_batch(100)).await;
+        assert!(nothing.is_err(), "nothing new: no batch, not an empty one");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_from_before_what_was_dropped_gets_it_back() {
+        let fake = Fake::new((0..5).map(|i| (i, 100 + i as u64)));
+        let mut first = fake.join(100);
+        assert_eq!(batch(&mut first, 100).await, named(0..5));
+        let mut late = fake.join(100);
+        assert_eq!(batch(&mut late, 100).await, named(0..5), "re-read for it");
+        assert_eq!(
+            batch(&mut first, 100).await,
+            named(0..5),
+            "the first reader sees them again (its cursor drops them)"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_joining_a_running_loop_makes_it_poll_at_once_when_it_acts() {
+        let fake = Fake::new([(0, 100)]);
+        let mut first = fake.join(100);
+        assert_eq!(batch(&mut first, 100).await, named([0]));
+        let polls = fake.polls();
+        let joiner = fake.join(100);
+        for _ in 0..4 {
+            tokio::task::yield_now().await; // virtual time stands still
+        }
+        assert_eq!(fake.polls(), polls, "joining alone waits for the pace");
+        joiner.acted();
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(fake.polls(), polls + 1, "an action polls before the 1 s interval");
     }
 }
