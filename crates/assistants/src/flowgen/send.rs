@@ -241,6 +241,22 @@ impl<T> Drop for AbortOnDrop<T> {
 mod tests {
     use super::*;
 
+    #[tokio::test(start_paused = true)]
+    async fn a_send_still_running_when_its_turn_ends_is_aborted() {
+        let (held, released) = tokio::sync::oneshot::channel::<()>();
+        let send = AbortOnDrop(tokio::spawn(async move {
+            let _held = held; // a send blocked until the run ends
+            std::future::pending::<()>().await
+        }));
+        tokio::task::yield_now().await;
+        drop(send); // the turn ends
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(1), released).await;
+        assert!(
+            matches!(ended, Ok(Err(_))),
+            "the task was dropped with the turn, not left running: {ended:?}"
+        );
+    }
+
     #[tokio::test]
     async fn status_markers_stay_out_of_the_transcript_and_the_answer() {
         let server = httpmock::MockServer::start_async().await;

@@ -161,13 +161,7 @@ impl Watch {
     /// Opens the socket (its first frame is the full list, reconciled) or, failing that, polls
     /// the identifiers snapshot once, after a backoff.
     async fn connect_or_poll(&mut self) -> Result<(), Error> {
-        if self.failures > 0 {
-            let caller = &self.pieces.inner.caller;
-            let delay = caller
-                .settings
-                .retry
-                .delay(self.failures.min(8), &caller.jitter)
-                .max(self.pacer.next(false));
+        if let Some(delay) = self.backoff() {
             self.deadline.sleep(delay).await?;
         }
         let opened = match self.pieces.api().await {
@@ -203,6 +197,23 @@ impl Watch {
     }
 }
 
+impl Watch {
+    /// How long to wait before the next connection: not at all for the first one or after a
+    /// connection that stayed up, the retry policy's delay after failures.
+    fn backoff(&mut self) -> Option<Duration> {
+        if self.failures == 0 {
+            return None;
+        }
+        let caller = &self.pieces.inner.caller;
+        let delay = caller
+            .settings
+            .retry
+            .delay(self.failures.min(8), &caller.jitter)
+            .max(self.pacer.next(false));
+        Some(delay)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,15 +233,22 @@ mod tests {
             queue: VecDeque::new(),
             failures: 0,
         };
+        assert_eq!(watch.backoff(), None, "the first connection is made at once");
         for expected in 1..=5 {
             watch.connected_at = Some(Instant::now()); // connected, first frame read...
             tokio::time::sleep(Duration::from_millis(10)).await;
             watch.dropped(); // ...and dropped at once
             assert_eq!(watch.failures, expected, "a short connection is a failure");
+            let delay = watch.backoff().expect("a failure backs off");
+            assert!(
+                delay >= Duration::from_millis(10),
+                "{delay:?} after {expected} failures"
+            );
         }
         watch.connected_at = Some(Instant::now());
         tokio::time::sleep(HEALTHY_AFTER).await;
         watch.dropped();
         assert_eq!(watch.failures, 0, "a connection that stayed up is forgiven");
+        assert_eq!(watch.backoff(), None, "and the next one is made at once");
     }
 }
