@@ -9,6 +9,8 @@
 //!   each client crate hands [`execute`] to progenitor's `exec` hook, so every response body,
 //!   success or error, fails after at most [`Limits::max_body_bytes`] were buffered, and
 //!   [`is_too_large`] recognises that failure.
+//! - [`keyed_client!`] and [`limited_client!`]: the constructors and the `exec` hook each
+//!   client crate adds to its generated `Client`.
 //! - [`RawJson`]: a free-form JSON object kept as its text (validated, parsed only when asked),
 //!   which the generators substitute for schemas marked `x-raw-json`.
 //! - [`Timestamp`]: an RFC 3339 date-time keeping the text it was decoded from, read without
@@ -36,6 +38,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod keyed;
 mod limits;
 mod operation;
 mod raw_json;

@@ -98,47 +98,9 @@ pub const SERVICE: Service = Service::new("FlowGen", DEFAULT_BASE_URL, BASE_URL_
         " flowgen-api"
     ));
 
-impl Client {
-    /// A client for `base_url` that sends `X-API-KEY: <api_key>` on every request.
-    ///
-    /// The key is trimmed of surrounding whitespace and marked sensitive, so it never shows in
-    /// `Debug` output; it never follows a redirect to another origin.
-    ///
-    /// # Errors
-    /// [`ClientError::InvalidBaseUrl`], [`ClientError::CredentialsInBaseUrl`],
-    /// [`ClientError::EmptyApiKey`] or [`ClientError::InvalidApiKey`] for bad input.
-    pub fn with_api_key(base_url: &str, api_key: SecretString) -> Result<Self, ClientError> {
-        Self::with_http_client(base_url, api_key, reqwest::Client::builder())
-    }
-
-    /// Like [`Client::with_api_key`], starting from a caller-configured `reqwest` builder
-    /// (timeouts, proxies, connection pool); the key header, the redirect policy and
-    /// `referer(false)` are added to it.
-    ///
-    /// # Errors
-    /// As [`Client::with_api_key`], plus [`ClientError::Http`] when the builder fails.
-    pub fn with_http_client(
-        base_url: &str,
-        api_key: SecretString,
-        builder: reqwest::ClientBuilder,
-    ) -> Result<Self, ClientError> {
-        let (base_url, http) = SERVICE.http_client(base_url, Some(&api_key), builder)?;
-        Ok(Self::new_with_client(&base_url, http, Limits::default()))
-    }
-
-    /// A client configured from `FLOWGEN_API_KEY` and, if set, `FLOWGEN_BASE_URL`
-    /// (default [`DEFAULT_BASE_URL`]).
-    ///
-    /// # Errors
-    /// [`ClientError::MissingEnv`] when the key is not set, [`ClientError::InvalidEnv`] when a
-    /// variable is not valid UTF-8, or the errors of [`Client::with_api_key`].
-    pub fn from_env() -> Result<Self, ClientError> {
-        Self::with_api_key(&SERVICE.base_url_from_env()?, SERVICE.api_key_from_env()?)
-    }
-}
-
-// `Client::with_limits` and the `exec` hook that reads every response body through `Limits`.
-assistants_api_runtime::limited_client!(Client);
+// `Client::with_api_key`, `with_http_client` and `from_env` from `SERVICE`; `Client::with_limits`
+// and the `exec` hook that reads every response body through `Limits`.
+assistants_api_runtime::keyed_client!(Client, header = "X-API-KEY: <api_key>");
 
 #[cfg(test)]
 mod tests {
