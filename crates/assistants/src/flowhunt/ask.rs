@@ -204,17 +204,10 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::flowhunt::tests::event;
     use crate::flowhunt::FlowHunt;
     use crate::{Outcome, Settings};
     use flowhunt_api::types::FlowEventActionType;
-
-    fn event(id: usize, ts: u64) -> FlowSessionEvent {
-        serde_json::from_value(serde_json::json!({
-            "workspace_id": "w", "session_id": "s", "event_id": format!("e{id}"), "event_type": "ai",
-            "created_at_timestamp": ts.to_string(), "action_type": "loading", "credits": 0,
-        }))
-        .expect("a valid event")
-    }
 
     fn state() -> AskState {
         // One client for every case: building an HTTP client (TLS roots) is the slow part.

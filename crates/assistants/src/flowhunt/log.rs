@@ -235,14 +235,7 @@ pub(crate) fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn event(id: usize, ts: u64) -> FlowSessionEvent {
-        serde_json::from_value(serde_json::json!({
-            "workspace_id": "w", "session_id": "s", "event_id": format!("e{id}"), "event_type": "ai",
-            "created_at_timestamp": ts.to_string(), "action_type": "loading", "credits": 0,
-        }))
-        .expect("a valid event")
-    }
+    use crate::flowhunt::tests::event;
 
     #[test]
     fn what_every_reader_read_is_dropped_and_ids_outside_the_overlap_are_forgotten() {

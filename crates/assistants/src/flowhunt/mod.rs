@@ -288,8 +288,9 @@ impl Session {
 
 #[cfg(test)]
 mod tests {
-    //! What the dedupe and welcome tests of the submodules share: a sandbox session whose
-    //! reply puts three events in one millisecond at the poll boundary, on virtual time.
+    //! What the tests of the submodules share: an event fixture, and (for the dedupe and
+    //! welcome tests) a sandbox session whose reply puts three events in one millisecond at the
+    //! poll boundary, on virtual time.
 
     use std::time::Duration;
 
@@ -345,6 +346,15 @@ mod tests {
             session,
             created,
         }
+    }
+
+    /// An event `e<id>` at `ts` (a "loading" action: neither an answer nor an error).
+    pub(super) fn event(id: usize, ts: u64) -> FlowSessionEvent {
+        serde_json::from_value(serde_json::json!({
+            "workspace_id": "w", "session_id": "s", "event_id": format!("e{id}"), "event_type": "ai",
+            "created_at_timestamp": ts.to_string(), "action_type": "loading", "credits": 0,
+        }))
+        .expect("a valid event")
     }
 
     /// The ids of a poll's events, with their timestamps.
