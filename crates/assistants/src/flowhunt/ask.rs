@@ -204,8 +204,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::flowhunt::tests::event;
     use crate::flowhunt::FlowHunt;
+    use crate::flowhunt::tests::event;
     use crate::{Outcome, Settings};
     use flowhunt_api::types::FlowEventActionType;
 
@@ -336,6 +336,16 @@ mod tests {
         (events, outcome)
     }
 
+    /// A stream of `setup`'s session from its invocation's timestamp, as `ask(message)` starts
+    /// one: the timestamp, and the stream's state.
+    fn at_invocation(setup: &crate::flowhunt::tests::Boundary, message: &str) -> (u64, AskState) {
+        let c = setup.created;
+        let cursor = Cursor::at(setup.session.id(), c)
+            .with_invocation_timestamp(Some(c))
+            .with_message(message);
+        (c, AskState::new(setup.session.clone(), cursor, None))
+    }
+
     /// The cursor alone (raw polls, no log before it): three events share the boundary
     /// millisecond and become visible 10 ms apart; the exclusive and the inclusive server
     /// both return events already delivered, and each reaches the stream once, in order.
@@ -343,11 +353,7 @@ mod tests {
     async fn the_cursor_alone_delivers_each_boundary_event_once_on_either_server() {
         for inclusive in [false, true] {
             let setup = crate::flowhunt::tests::boundary(inclusive, false, "hi there").await;
-            let c = setup.created;
-            let cursor = Cursor::at(setup.session.id(), c)
-                .with_invocation_timestamp(Some(c))
-                .with_message("hi there");
-            let mut state = AskState::new(setup.session.clone(), cursor, None);
+            let (c, mut state) = at_invocation(&setup, "hi there");
             let (events, outcome) = drive(&mut state).await;
             let stamps: Vec<u64> = events.iter().map(|(_, ts)| *ts).collect();
             assert_eq!(stamps, [c, c + 1, c + 2, c + 2, c + 2], "inclusive: {inclusive}");
@@ -367,11 +373,7 @@ mod tests {
     async fn a_cursor_stored_inside_the_boundary_millisecond_resumes_without_repeats() {
         for inclusive in [false, true] {
             let setup = crate::flowhunt::tests::boundary(inclusive, false, "hi there").await;
-            let c = setup.created;
-            let cursor = Cursor::at(setup.session.id(), c)
-                .with_invocation_timestamp(Some(c))
-                .with_message("hi there");
-            let mut state = AskState::new(setup.session.clone(), cursor, None);
+            let (c, mut state) = at_invocation(&setup, "hi there");
             let polled = state.session.poll(c).await.expect("a poll");
             state.absorb(polled.iter()).expect("absorbed");
             assert_eq!(delivered(&mut state).len(), 3, "the events visible at once");
@@ -409,10 +411,7 @@ mod tests {
             );
 
             // The invocation's timestamp known: the welcome is behind the cursor.
-            let cursor = Cursor::at(setup.session.id(), c)
-                .with_invocation_timestamp(Some(c))
-                .with_message("what now");
-            let mut state = AskState::new(setup.session.clone(), cursor, None);
+            let (_, mut state) = at_invocation(&setup, "what now");
             let (events, outcome) = drive(&mut state).await;
             assert_eq!(events.len(), 5, "the invocation's events only");
             assert_eq!(outcome.as_ref().and_then(Outcome::answer), Some(answer));
