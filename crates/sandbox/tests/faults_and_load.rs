@@ -7,6 +7,9 @@ use assistants_sandbox::{DEFAULT_API_KEY, Faults, Sandbox};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
+mod common;
+use common::{flowhunt_invoke, flowhunt_poll, flowhunt_session};
+
 async fn statuses(sandbox: &Sandbox, n: usize) -> Vec<u16> {
     let client = reqwest::Client::new();
     let mut out = Vec::new();
@@ -205,37 +208,9 @@ async fn flowhunt_boundaries_are_switchable() {
             .unwrap();
         let client = reqwest::Client::new();
         let base = sandbox.base_url();
-        let session: Value = client
-            .post(format!("{base}/v3/flow-assistants/create?workspace_id=w"))
-            .bearer_auth("t")
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let sid = session["session_id"].as_str().unwrap();
-        client
-            .post(format!("{base}/v3/flow-assistants/{sid}/invoke"))
-            .json(&json!({"message": "hi"}))
-            .send()
-            .await
-            .unwrap();
-        let poll = |from: u64| {
-            let url = format!("{base}/v3/flow-assistants/{sid}/invocation_response/{from}");
-            let client = client.clone();
-            async move {
-                client
-                    .post(url)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json::<Vec<Value>>()
-                    .await
-                    .unwrap()
-            }
-        };
+        let sid = flowhunt_session(&client, &base).await;
+        flowhunt_invoke(&client, &base, &sid, "hi").await;
+        let poll = |from: u64| flowhunt_poll(&client, &base, &sid, from);
         let all = poll(0).await;
         let stamps: Vec<u64> = all
             .iter()
@@ -265,37 +240,9 @@ async fn duplicate_boundary_repeats_the_event_at_the_cursor() {
         .unwrap();
     let client = reqwest::Client::new();
     let base = sandbox.base_url();
-    let session: Value = client
-        .post(format!("{base}/v3/flow-assistants/create?workspace_id=w"))
-        .bearer_auth("t")
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let sid = session["session_id"].as_str().unwrap();
-    client
-        .post(format!("{base}/v3/flow-assistants/{sid}/invoke"))
-        .json(&json!({"message": "hi"}))
-        .send()
-        .await
-        .unwrap();
-    let poll = |from: String| {
-        let client = client.clone();
-        let url = format!("{base}/v3/flow-assistants/{sid}/invocation_response/{from}");
-        async move {
-            client
-                .post(url)
-                .send()
-                .await
-                .unwrap()
-                .json::<Vec<Value>>()
-                .await
-                .unwrap()
-        }
-    };
+    let sid = flowhunt_session(&client, &base).await;
+    flowhunt_invoke(&client, &base, &sid, "hi").await;
+    let poll = |from: String| flowhunt_poll(&client, &base, &sid, from);
     let all = poll("0".into()).await;
     let last_ts = all.last().unwrap()["created_at_timestamp"]
         .as_str()
@@ -364,17 +311,7 @@ async fn a_thousand_parallel_requests_lose_nothing() {
     let sandbox = Sandbox::start().await.unwrap();
     let base = sandbox.base_url();
     let client = reqwest::Client::new();
-    let session: Value = client
-        .post(format!("{base}/v3/flow-assistants/create?workspace_id=w"))
-        .bearer_auth("t")
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let sid = session["session_id"].as_str().unwrap().to_string();
+    let sid = flowhunt_session(&client, &base).await;
     let results = futures::stream::iter(0..1000)
         .map(|i| {
             let (client, base, sid) = (client.clone(), base.clone(), sid.clone());
@@ -434,14 +371,7 @@ async fn a_thousand_parallel_requests_lose_nothing() {
         .await
         .unwrap();
     assert_eq!(chats.len(), 200);
-    let events: Vec<Value> = client
-        .post(format!("{base}/v3/flow-assistants/{sid}/invocation_response/0"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events = flowhunt_poll(&client, &base, &sid, 0).await;
     assert_eq!(events.len(), 200 * 5, "five events per invocation, none lost");
     let event_ids: HashSet<&str> = events.iter().map(|e| e["event_id"].as_str().unwrap()).collect();
     assert_eq!(event_ids.len(), events.len());

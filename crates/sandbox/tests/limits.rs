@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+mod common;
+use common::{flowhunt_invoke, flowhunt_poll, flowhunt_session};
+
 /// Reads until the server closes the connection (or `within` passes): the bytes it sent.
 async fn until_closed(stream: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
     let mut seen = Vec::new();
@@ -193,36 +196,10 @@ async fn steps_too_long_to_represent_never_panic() {
             .unwrap();
         let base = sandbox.base_url();
         let http = reqwest::Client::new();
-        let created: Value = http
-            .post(format!("{base}/v3/flow-assistants/create?workspace_id=w"))
-            .bearer_auth("t")
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let session = created["session_id"].as_str().unwrap();
-        let invoked = http
-            .post(format!("{base}/v3/flow-assistants/{session}/invoke"))
-            .bearer_auth("t")
-            .json(&json!({"message": "hello"}))
-            .send()
-            .await
-            .unwrap();
+        let session = flowhunt_session(&http, &base).await;
+        let invoked = flowhunt_invoke(&http, &base, &session, "hello").await;
         assert_eq!(invoked.status(), 200, "the invoke handler failed");
-        let events: Vec<Value> = http
-            .post(format!(
-                "{base}/v3/flow-assistants/{session}/invocation_response/0"
-            ))
-            .bearer_auth("t")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let events = flowhunt_poll(&http, &base, &session, 0).await;
         assert_eq!(events.len(), 1, "only the echo is due: {events:?}");
         assert_eq!(events[0]["event_type"], "human");
 
