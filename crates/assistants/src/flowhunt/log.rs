@@ -391,6 +391,11 @@ mod tests {
             held.extend(events.into_iter().map(|(id, ts)| event(id, ts)));
         }
 
+        /// The server forgets every event (a retention window passed).
+        fn forget(&self) {
+            self.events.lock().expect("not poisoned").clear();
+        }
+
         fn polls(&self) -> usize {
             self.polls.load(std::sync::atomic::Ordering::SeqCst)
         }
@@ -478,5 +483,40 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert_eq!(fake.polls(), polls + 1, "an action polls before the 1 s interval");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_that_leaves_holds_no_events_in_memory() {
+        let fake = Fake::new((0..5).map(|i| (i, 100 + i as u64)));
+        let mut reader = fake.join(100);
+        let idle = fake.join(100); // never reads
+        assert_eq!(batch(&mut reader, 100).await, named(0..5));
+        assert_eq!(
+            reader.follower.rx.borrow().events.len(),
+            5,
+            "held for the idle reader"
+        );
+        drop(idle);
+        let log = reader.follower.rx.borrow();
+        assert_eq!((log.base, log.events.len()), (5, 0), "dropped with it");
+    }
+
+    /// A widening poll wakes the readers waiting for its stretch even when it brings nothing
+    /// new: here the server forgot the events (a retention window) that the log still holds.
+    #[tokio::test(start_paused = true)]
+    async fn a_widening_poll_with_nothing_new_still_wakes_the_reader_waiting_for_it() {
+        let fake = Fake::new((0..5).map(|i| (i, 100 + i as u64)));
+        let first = fake.join(100);
+        tokio::task::yield_now().await; // the first poll
+        let polls = fake.polls();
+        assert_eq!(first.follower.rx.borrow().events.len(), 5);
+        fake.forget();
+        let mut early = fake.join(50);
+        assert_eq!(
+            batch(&mut early, 50).await,
+            named(0..5),
+            "what the log holds, once the poll from 50 covered it"
+        );
+        assert_eq!(fake.polls(), polls + 1, "that one poll");
     }
 }
