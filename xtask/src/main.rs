@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeImpl};
 
+mod base_url;
 mod lean;
 mod open_enum;
 mod operations;
@@ -183,6 +184,7 @@ fn generate(root: &Path, target: &Target) -> Result<(String, String)> {
     raw_json::inject(&mut ast, &raw)?;
     operations::inject(&mut ast, &spec)?;
     lean::apply(&mut ast);
+    base_url::apply(&mut ast).with_context(|| format!("rewriting {}", target.output))?;
     let client = format_file(root, target, ast)?;
 
     // The mocks name the crate's own types (`use crate::*`): they are a module of the crate.

@@ -4,6 +4,8 @@
 //!   check (absolute http(s), no userinfo), the key header (trimmed, marked sensitive), the
 //!   environment variables, and an HTTP client that never leaks the key ([`redirect`]: no
 //!   redirect to another origin, no method change, no `Referer`).
+//! - [`BaseUrl`]: a client's base URL parsed once, so a request's URL is built without
+//!   parsing the scheme and host again.
 //! - [`ClientError`]: the one error of building a client (and of the Pieces WebSocket).
 //! - [`Limits`] on what a server may send, enforced by [`execute`] while a body streams in:
 //!   each client crate hands [`execute`] to progenitor's `exec` hook, so every response body,
@@ -37,6 +39,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod base_url;
 mod error;
 mod keyed;
 mod limits;
@@ -49,6 +52,7 @@ mod timestamp;
 
 pub use operation::Operation;
 
+pub use base_url::BaseUrl;
 pub use error::ClientError;
 pub use limits::{Limits, execute, is_too_large};
 pub use raw_json::RawJson;

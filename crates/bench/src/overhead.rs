@@ -5,6 +5,13 @@
 //! adds (builder, headers, the `exec` hook and body limit, `ResponseValue`). Goal (issue 16): at
 //! least 0.97x raw reqwest. A third side sends the generated client's `User-Agent` and `Accept`
 //! with raw reqwest: the part of the difference that is those headers, not the client's path.
+//!
+//! The raw sides pass the URL as text, as reqwest's own examples do, so reqwest parses all of it
+//! per call; the generated client parses its base URL once and sets each operation's path on a
+//! copy (`assistants_api_runtime::BaseUrl`). A raw caller that keeps a parsed `Url` and clones
+//! it per call does less than either: about 4,000 instructions a call fewer than the generated
+//! client on the 2026-12-01 profile (setting the path, the two headers, the response headers
+//! the `ResponseValue` keeps).
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -1273,6 +1273,7 @@ pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
     pub(crate) inner: crate::Limits,
+    pub(crate) base: ::assistants_api_runtime::BaseUrl,
 }
 impl Client {
     /// Create a new client.
@@ -1301,6 +1302,7 @@ impl Client {
             baseurl: baseurl.to_string(),
             client,
             inner,
+            base: ::assistants_api_runtime::BaseUrl::new(baseurl),
         }
     }
 }
@@ -1481,11 +1483,11 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<::std::vec::Vec<types::Chat>>, Error<types::HttpValidationError>> {
             let Self { client } = self;
-            let url = format!("{}/chats", client.baseurl,);
+            let url = "/chats";
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .get(url)
+                .base
+                .request(&client.client, ::reqwest::Method::GET, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -1546,11 +1548,11 @@ pub mod builder {
             let body = body
                 .and_then(|v| types::ChatCreate::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/chats", client.baseurl,);
+            let url = "/chats";
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .base
+                .request(&client.client, ::reqwest::Method::POST, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -1601,11 +1603,11 @@ pub mod builder {
         pub async fn send(self) -> Result<ResponseValue<types::Chat>, Error<types::HttpValidationError>> {
             let Self { client, chat_id } = self;
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/chats/{}", client.baseurl, encode_path(&chat_id.to_string()),);
+            let url = format!("/chats/{}", encode_path(&chat_id.to_string()),);
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .get(url)
+                .base
+                .request(&client.client, ::reqwest::Method::GET, &url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -1655,11 +1657,11 @@ pub mod builder {
         pub async fn send(self) -> Result<ResponseValue<()>, Error<types::HttpValidationError>> {
             let Self { client, chat_id } = self;
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/chats/{}", client.baseurl, encode_path(&chat_id.to_string()),);
+            let url = format!("/chats/{}", encode_path(&chat_id.to_string()),);
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .delete(url)
+                .base
+                .request(&client.client, ::reqwest::Method::DELETE, &url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -1712,15 +1714,11 @@ pub mod builder {
         {
             let Self { client, chat_id } = self;
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/chats/{}/messages",
-                client.baseurl,
-                encode_path(&chat_id.to_string()),
-            );
+            let url = format!("/chats/{}/messages", encode_path(&chat_id.to_string()),);
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .get(url)
+                .base
+                .request(&client.client, ::reqwest::Method::GET, &url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -1799,15 +1797,11 @@ pub mod builder {
             let body = body
                 .and_then(|v| types::MessageCreate::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/chats/{}/messages",
-                client.baseurl,
-                encode_path(&chat_id.to_string()),
-            );
+            let url = format!("/chats/{}/messages", encode_path(&chat_id.to_string()),);
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .base
+                .request(&client.client, ::reqwest::Method::POST, &url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -1887,15 +1881,11 @@ pub mod builder {
             let body = body
                 .and_then(|v| types::MessageCreate::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/chats/{}/input",
-                client.baseurl,
-                encode_path(&chat_id.to_string()),
-            );
+            let url = format!("/chats/{}/input", encode_path(&chat_id.to_string()),);
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .base
+                .request(&client.client, ::reqwest::Method::POST, &url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -1948,15 +1938,11 @@ pub mod builder {
         ) -> Result<ResponseValue<types::ChatActionResult>, Error<types::HttpValidationError>> {
             let Self { client, chat_id } = self;
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/chats/{}/abort",
-                client.baseurl,
-                encode_path(&chat_id.to_string()),
-            );
+            let url = format!("/chats/{}/abort", encode_path(&chat_id.to_string()),);
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .base
+                .request(&client.client, ::reqwest::Method::POST, &url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),

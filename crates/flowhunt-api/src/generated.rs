@@ -2529,6 +2529,7 @@ pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
     pub(crate) inner: crate::Limits,
+    pub(crate) base: ::assistants_api_runtime::BaseUrl,
 }
 impl Client {
     /// Create a new client.
@@ -2557,6 +2558,7 @@ impl Client {
             baseurl: baseurl.to_string(),
             client,
             inner,
+            base: ::assistants_api_runtime::BaseUrl::new(baseurl),
         }
     }
 }
@@ -2706,11 +2708,11 @@ pub mod builder {
                     types::FlowAssistantSessionCreateRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v3/flow-assistants/create", client.baseurl,);
+            let url = "/v3/flow-assistants/create";
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .base
+                .request(&client.client, ::reqwest::Method::POST, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -2797,14 +2799,13 @@ pub mod builder {
                 .and_then(|v| types::FlowAssistantInvokeRequest::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v3/flow-assistants/{}/invoke",
-                client.baseurl,
+                "/v3/flow-assistants/{}/invoke",
                 encode_path(&session_id.to_string()),
             );
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .base
+                .request(&client.client, ::reqwest::Method::POST, &url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -2875,15 +2876,14 @@ pub mod builder {
             let session_id = session_id.map_err(Error::InvalidRequest)?;
             let from_timestamp = from_timestamp.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v3/flow-assistants/{}/invocation_response/{}",
-                client.baseurl,
+                "/v3/flow-assistants/{}/invocation_response/{}",
                 encode_path(&session_id.to_string()),
                 encode_path(&from_timestamp.to_string()),
             );
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .base
+                .request(&client.client, ::reqwest::Method::POST, &url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),

@@ -1898,6 +1898,7 @@ pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
     pub(crate) inner: crate::Limits,
+    pub(crate) base: ::assistants_api_runtime::BaseUrl,
 }
 impl Client {
     /// Create a new client.
@@ -1926,6 +1927,7 @@ impl Client {
             baseurl: baseurl.to_string(),
             client,
             inner,
+            base: ::assistants_api_runtime::BaseUrl::new(baseurl),
         }
     }
 }
@@ -2091,14 +2093,13 @@ pub mod builder {
             let Self { client, asset } = self;
             let asset = asset.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/conversations/create/from_asset/{}",
-                client.baseurl,
+                "/conversations/create/from_asset/{}",
                 encode_path(&asset.to_string()),
             );
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .base
+                .request(&client.client, ::reqwest::Method::POST, &url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -2174,11 +2175,11 @@ pub mod builder {
             let body = body
                 .and_then(|v| types::SeededConversation::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/conversations/create", client.baseurl,);
+            let url = "/conversations/create";
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .base
+                .request(&client.client, ::reqwest::Method::POST, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -2231,13 +2232,12 @@ pub mod builder {
         pub async fn send(self) -> Result<ResponseValue<()>, Error<ByteStream>> {
             let Self { client, conversation } = self;
             let conversation = conversation.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/conversations/{}/delete",
-                client.baseurl,
-                encode_path(&conversation.to_string()),
-            );
+            let url = format!("/conversations/{}/delete", encode_path(&conversation.to_string()),);
             #[allow(unused_mut)]
-            let mut request = client.client.post(url).build()?;
+            let mut request = client
+                .base
+                .request(&client.client, ::reqwest::Method::POST, &url)
+                .build()?;
             let info = OperationInfo {
                 operation_id: "conversations_delete_specific_conversation",
             };
@@ -2266,11 +2266,11 @@ pub mod builder {
         ///Sends a `GET` request to `/conversations/identifiers`
         pub async fn send(self) -> Result<ResponseValue<types::FlattenedConversations>, Error<ByteStream>> {
             let Self { client } = self;
-            let url = format!("{}/conversations/identifiers", client.baseurl,);
+            let url = "/conversations/identifiers";
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .get(url)
+                .base
+                .request(&client.client, ::reqwest::Method::GET, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -2322,11 +2322,11 @@ pub mod builder {
                 transferables,
             } = self;
             let transferables = transferables.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/conversations", client.baseurl,);
+            let url = "/conversations";
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .get(url)
+                .base
+                .request(&client.client, ::reqwest::Method::GET, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -2364,11 +2364,11 @@ pub mod builder {
         ///Sends a `GET` request to `/conversations/stream/identifiers`
         pub async fn send(self) -> Result<ResponseValue<reqwest::Upgraded>, Error<()>> {
             let Self { client } = self;
-            let url = format!("{}/conversations/stream/identifiers", client.baseurl,);
+            let url = "/conversations/stream/identifiers";
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .get(url)
+                .base
+                .request(&client.client, ::reqwest::Method::GET, url)
                 .header(::reqwest::header::CONNECTION, "Upgrade")
                 .header(::reqwest::header::UPGRADE, "websocket")
                 .header(::reqwest::header::SEC_WEBSOCKET_VERSION, "13")
