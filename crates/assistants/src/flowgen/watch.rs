@@ -181,16 +181,12 @@ impl FlowGen {
                     let settings = &flowgen.inner.caller.settings;
                     let deadline = Deadline::after(settings.attempt_timeout.or(settings.operation_timeout));
                     let read = flowgen.get_chat_within(&chat_id, &deadline).await.map(Arc::new);
-                    let key = |s: &Snapshot| match s {
-                        Some(Ok(chat)) => Some((chat.status.clone(), chat.updated.clone())),
-                        _ => None,
-                    };
                     let hint = read.as_ref().ok().and_then(|chat| hint(&chat.status));
                     let failed = read.is_err();
                     let previous = tx.send_replace(Some(read));
                     if failed {
                         Step::Stop
-                    } else if key(&previous) != key(&tx.borrow()) {
+                    } else if is_news(&previous, &tx.borrow()) {
                         Step::News(hint)
                     } else {
                         Step::Quiet(hint)
@@ -203,6 +199,16 @@ impl FlowGen {
             .watches
             .follow_with(chat_id, &self.inner.caller.settings.poll, start)
     }
+}
+
+/// Whether a read is news for the pace: its status or its `updated` stamp differs from the
+/// previous read's (a news-sensitive policy such as `PollPolicy::adaptive()` speeds up on it).
+fn is_news(previous: &Snapshot, now: &Snapshot) -> bool {
+    let key = |s: &Snapshot| match s {
+        Some(Ok(chat)) => Some((chat.status.clone(), chat.updated.clone())),
+        _ => None,
+    };
+    key(previous) != key(now)
 }
 
 #[cfg(test)]
@@ -256,6 +262,24 @@ mod tests {
         assert_eq!(done.updated, "2024-03-14 08:21:09.000Z");
         // running, wait_for_human_input, completed: the second `running` read is no change.
         assert_eq!(judged.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_read_is_news_when_its_status_or_stamp_changed() {
+        let read = |status: &str, updated: &str| -> Snapshot { Some(Ok(chat(status, updated))) };
+        assert!(is_news(&None, &read("running", "u1")), "the first read");
+        assert!(
+            !is_news(&read("running", "u1"), &read("running", "u1")),
+            "the same read"
+        );
+        assert!(
+            is_news(&read("running", "u1"), &read("running", "u2")),
+            "a new stamp"
+        );
+        assert!(
+            is_news(&read("running", "u1"), &read("completed", "u1")),
+            "a new status"
+        );
     }
 
     #[test]
