@@ -31,7 +31,7 @@
 //! const SERVICE: Service = Service::new("Example", "https://api.example.com", "EXAMPLE_BASE_URL");
 //! let (_base_url, http) = SERVICE.http_client(&server.base_url(), None, reqwest::Client::builder())?;
 //! let request = http.get(server.url("/big")).build()?;
-//! let response = execute(&http, request, &Limits { max_body_bytes: 1024 }).await?;
+//! let response = execute(&http, request, &Limits::default().with_max_body_bytes(1024)).await?;
 //! let error = response.bytes().await.unwrap_err();
 //! assert!(is_too_large(&error));
 //! # Ok(()) }

@@ -3,12 +3,28 @@
 use http_body_util::{LengthLimitError, Limited};
 use reqwest::ResponseBuilderExt;
 
-/// Limits a client enforces on every response it reads.
+/// Limits a client enforces on every response it reads: `Limits::default()` and the `with_*`
+/// setters (more limits may come; a struct literal would not survive them).
+///
+/// ```
+/// let limits = assistants_api_runtime::Limits::default().with_max_body_bytes(1024 * 1024);
+/// assert_eq!(limits.max_body_bytes, 1024 * 1024);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// The largest response body read, in bytes. The default, 16 MiB, is well above the
     /// largest real payload (a Pieces snapshot of 1,000 conversations is about 1 MiB).
     pub max_body_bytes: usize,
+}
+
+impl Limits {
+    /// These limits with at most `bytes` read of any one response body.
+    #[must_use]
+    pub const fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
 }
 
 impl Default for Limits {

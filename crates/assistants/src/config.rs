@@ -142,9 +142,7 @@ impl Settings {
 
     /// The limits every generated client of a facade handle enforces.
     pub(crate) fn limits(&self) -> assistants_api_runtime::Limits {
-        assistants_api_runtime::Limits {
-            max_body_bytes: self.max_body_bytes,
-        }
+        assistants_api_runtime::Limits::default().with_max_body_bytes(self.max_body_bytes)
     }
 }
 
