@@ -194,6 +194,26 @@ mod tests {
     }
 
     #[test]
+    fn every_handle_bounds_its_polls_in_flight_as_the_settings_say() {
+        let settings = crate::Settings::default().with_max_polls_in_flight(3);
+        let client = Client::new(
+            Config::default()
+                .with_flowgen_key("k")
+                .with_flowhunt("k", "w")
+                .with_settings(settings),
+        );
+        assert_eq!(client.flowgen().unwrap().polls_in_flight_bound(), Some(3));
+        assert_eq!(client.flowhunt().unwrap().polls_in_flight_bound(), Some(3));
+        let zero = crate::Settings::default().with_max_polls_in_flight(0);
+        let client = Client::new(Config::default().with_flowgen_key("k").with_settings(zero));
+        assert_eq!(
+            client.flowgen().unwrap().polls_in_flight_bound(),
+            Some(1),
+            "0 counts as 1"
+        );
+    }
+
+    #[test]
     fn the_client_keeps_the_configuration_it_was_given() {
         let client = Client::new(Config::default().with_flowhunt("k", "workspace-7"));
         assert_eq!(

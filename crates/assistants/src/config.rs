@@ -78,12 +78,17 @@ pub struct Settings {
     /// Most events one FlowHunt stream (and the poll loop it shares) holds: past it the stream
     /// ends with [`Error::TooManyEvents`]. Default 100,000, far above real replies.
     pub max_events: usize,
+    /// Most status polls of one handle's poll loops (one per FlowGen chat or FlowHunt session
+    /// waited on) in flight at once; the others wait their turn. It bounds the connections
+    /// (and their buffers) many waits open when their loops poll together. Default 128, at
+    /// least 1.
+    pub max_polls_in_flight: usize,
 }
 
 impl Default for Settings {
     /// Standard retries, the default polling, a 10-minute operation deadline (FlowGen runs take
     /// minutes), no separate attempt timeout (FlowGen's open-source send blocks for the whole
-    /// run), 16 MiB bodies, 256 KiB messages, 100,000 events per stream.
+    /// run), 16 MiB bodies, 256 KiB messages, 100,000 events per stream, 128 polls in flight.
     fn default() -> Self {
         Self {
             retry: RetryPolicy::standard(),
@@ -93,6 +98,7 @@ impl Default for Settings {
             max_body_bytes: assistants_api_runtime::Limits::default().max_body_bytes,
             max_message_bytes: 256 * 1024,
             max_events: 100_000,
+            max_polls_in_flight: 128,
         }
     }
 }
@@ -137,6 +143,12 @@ impl Settings {
     /// Sets the most events one stream holds.
     pub fn with_max_events(mut self, events: usize) -> Self {
         self.max_events = events;
+        self
+    }
+
+    /// Sets the most status polls in flight at once per handle (0 counts as 1).
+    pub fn with_max_polls_in_flight(mut self, polls: usize) -> Self {
+        self.max_polls_in_flight = polls;
         self
     }
 

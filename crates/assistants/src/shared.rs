@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::poll::{Hint, Poll, PollPolicy};
 
@@ -33,12 +33,28 @@ struct Entry<S> {
 /// The registry of running loops, keyed by what they watch.
 pub(crate) struct Loops<S> {
     entries: Arc<Mutex<HashMap<String, Arc<Entry<S>>>>>,
+    /// Polls in flight across the registry's loops (`Settings::max_polls_in_flight`): loops
+    /// that poll together (many waits started at once, each on a fixed pace) otherwise open a
+    /// connection each.
+    in_flight: Option<Arc<Semaphore>>,
 }
 
 impl<S> Clone for Loops<S> {
     fn clone(&self) -> Self {
         Self {
             entries: self.entries.clone(),
+            in_flight: self.in_flight.clone(),
+        }
+    }
+}
+
+impl<S> Loops<S> {
+    /// A registry whose loops have at most `polls` polls in flight at once (at least one).
+    pub(crate) fn with_max_in_flight(polls: usize) -> Self {
+        let permits = polls.clamp(1, Semaphore::MAX_PERMITS);
+        Self {
+            entries: Arc::default(),
+            in_flight: Some(Arc::new(Semaphore::new(permits))),
         }
     }
 }
@@ -50,9 +66,11 @@ impl<S> std::fmt::Debug for Loops<S> {
 }
 
 impl<S> Default for Loops<S> {
+    /// No bound on polls in flight.
     fn default() -> Self {
         Self {
             entries: Arc::default(),
+            in_flight: None,
         }
     }
 }
@@ -183,6 +201,12 @@ impl<S: Send + Sync + 'static> Loops<S> {
         true
     }
 
+    /// The bound on polls in flight, if any.
+    #[cfg(test)]
+    pub(crate) fn max_in_flight(&self) -> Option<usize> {
+        self.in_flight.as_ref().map(|s| s.available_permits())
+    }
+
     /// How many loops run now.
     #[cfg(test)]
     fn running(&self) -> usize {
@@ -200,7 +224,13 @@ where
     loop {
         // Boxed: a poll's future (a whole HTTP call, kilobytes) then lives only while it runs,
         // not in every sleeping loop's task.
+        // A closed semaphore (never: nothing closes it) would only mean no bound.
+        let permit = match &loops.in_flight {
+            Some(in_flight) => in_flight.acquire().await.ok(),
+            None => None,
+        };
         let step = Box::pin(poll(entry.tx.clone())).await;
+        drop(permit);
         if step == Step::Stop {
             loops.leave(&key, &entry, true);
             return;
@@ -299,6 +329,65 @@ mod tests {
         assert_eq!(*rx.borrow(), 7);
         tokio::task::yield_now().await;
         assert_eq!(loops.running(), 1, "the stopped loop left; k still runs");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn loops_that_poll_together_have_at_most_the_bound_in_flight_and_all_get_their_turn() {
+        let loops: Loops<usize> = Loops::with_max_in_flight(2);
+        let (now, most, polls) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        let followers: Vec<_> = (0..5)
+            .map(|i| {
+                let (now, most, polls) = (now.clone(), most.clone(), polls.clone());
+                loops.follow(
+                    &format!("chat {i}"),
+                    &PollPolicy::fixed(Duration::from_secs(1)),
+                    || 0,
+                    move |tx| {
+                        let (now, most, polls) = (now.clone(), most.clone(), polls.clone());
+                        async move {
+                            most.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(100)).await; // the request
+                            now.fetch_sub(1, Ordering::SeqCst);
+                            tx.send_replace(polls.fetch_add(1, Ordering::SeqCst) + 1);
+                            Step::News(None)
+                        }
+                    },
+                )
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert_eq!(polls.load(Ordering::SeqCst), 5, "two, two, then one: 300 ms");
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+        drop(followers);
+
+        let unbounded: Loops<usize> = Loops::default();
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let followers: Vec<_> = (0..5)
+            .map(|i| {
+                let (now, most) = (now.clone(), most.clone());
+                unbounded.follow(
+                    &format!("chat {i}"),
+                    &PollPolicy::fixed(Duration::from_secs(1)),
+                    || 0,
+                    move |_| {
+                        let (now, most) = (now.clone(), most.clone());
+                        async move {
+                            most.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            now.fetch_sub(1, Ordering::SeqCst);
+                            Step::Quiet(None)
+                        }
+                    },
+                )
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(most.load(Ordering::SeqCst), 5, "without a bound all poll at once");
+        drop(followers);
     }
 
     /// Lets the loop's task run until it is waiting again (virtual time does not move).

@@ -70,17 +70,24 @@ impl FlowGen {
     }
 
     pub(crate) fn build(api: flowgen_api::Client, settings: Arc<Settings>, jitter: Jitter) -> Self {
+        let watches = Loops::with_max_in_flight(settings.max_polls_in_flight);
         Self {
             inner: Arc::new(Inner {
                 api: api.with_limits(settings.limits()),
                 caller: Caller::new(Service::FlowGen, settings, jitter),
-                watches: Loops::default(),
+                watches,
             }),
         }
     }
 
     fn deadline(&self) -> Deadline {
         Deadline::after(self.inner.caller.settings.operation_timeout)
+    }
+
+    /// The bound on this handle's polls in flight (none running).
+    #[cfg(test)]
+    pub(crate) fn polls_in_flight_bound(&self) -> Option<usize> {
+        self.inner.watches.max_in_flight()
     }
 
     /// Whether `other` is a clone of this handle (one connection pool, one set of poll loops).

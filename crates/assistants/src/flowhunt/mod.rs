@@ -91,15 +91,22 @@ impl FlowHunt {
         settings: Arc<Settings>,
         jitter: Jitter,
     ) -> Self {
+        let loops = Loops::with_max_in_flight(settings.max_polls_in_flight);
         Self {
             inner: Arc::new(Inner {
                 api: api.with_limits(settings.limits()),
                 caller: Caller::new(Service::FlowHunt, settings, jitter),
                 workspace_id,
                 config,
-                loops: Loops::default(),
+                loops,
             }),
         }
+    }
+
+    /// The bound on this handle's polls in flight (none running).
+    #[cfg(test)]
+    pub(crate) fn polls_in_flight_bound(&self) -> Option<usize> {
+        self.inner.loops.max_in_flight()
     }
 
     /// Whether `other` is a clone of this handle (one connection pool, one set of poll loops).
