@@ -41,18 +41,24 @@ impl BaseUrl {
     /// The URL of `path` (the operation's path, `/` first, its parameters encoded) under this
     /// base: what `Url::parse(&format!("{base}{path}"))` gives, `None` where that would fail.
     pub fn url(&self, path: &str) -> Option<Url> {
-        match &self.0.parsed {
-            Some((url, prefix)) if is_plain_path(path) => {
-                let mut url = url.clone();
-                if prefix.is_empty() {
-                    url.set_path(path);
-                } else {
-                    url.set_path(&format!("{prefix}{path}"));
-                }
-                Some(url)
-            }
-            _ => Url::parse(&format!("{}{path}", self.0.text)).ok(),
+        self.fast(path)
+            .or_else(|| Url::parse(&format!("{}{path}", self.0.text)).ok())
+    }
+
+    /// The URL of `path` by setting it on the parsed base, where that gives what parsing the
+    /// joined text gives; `None`: take the text path.
+    fn fast(&self, path: &str) -> Option<Url> {
+        let (url, prefix) = self.0.parsed.as_ref()?;
+        if !is_plain_path(path) {
+            return None;
         }
+        let mut url = url.clone();
+        if prefix.is_empty() {
+            url.set_path(path);
+        } else {
+            url.set_path(&format!("{prefix}{path}"));
+        }
+        Some(url)
     }
 
     /// `client.request(method, base + path)`. An unusable base fails as it did when the URL was
@@ -165,6 +171,30 @@ mod tests {
                 .map(String::from),
             Some("https://api.example.com/v2/chats/x".to_string())
         );
+        // The operations' paths take it; a path that parsing would end or trim does not.
+        let pieces = BaseUrl::new("http://127.0.0.1:39300");
+        for path in [
+            "/conversations/identifiers",
+            "/chats/3f2a%2Fb",
+            "/a/../b",
+            "/%C3%BC",
+        ] {
+            assert!(pieces.fast(path).is_some(), "{path:?}");
+            assert!(is_plain_path(path), "{path:?}");
+        }
+        for path in [
+            "/query?x=1",
+            "/frag#x",
+            "/trailing ",
+            "/tab\tin",
+            "/del\u{7f}",
+            "/ctl\u{1}",
+            "relative",
+            "",
+        ] {
+            assert!(pieces.fast(path).is_none(), "{path:?}");
+            assert!(!is_plain_path(path), "{path:?}");
+        }
         // Bases whose text is not their serialization go the slow way, with the same result.
         assert!(BaseUrl::new("HTTP://Example.COM").0.parsed.is_none());
         assert!(BaseUrl::new("http://h/?q=1").0.parsed.is_none());
