@@ -16,7 +16,8 @@
 //! - Pieces' [`Pieces::watch_conversations`]: a change stream that reconnects and reconciles;
 //! - one [`Error`] type that keeps the server's own message;
 //! - bounded memory: no response is buffered beyond [`Settings::max_body_bytes`], no stream
-//!   holds more than [`Settings::max_events`] events.
+//!   holds more than [`Settings::max_events`] events, and no handle has more than
+//!   [`Settings::max_polls_in_flight`] status polls (and so connections) open for its waits.
 //!
 //! Each service is a cargo feature (`flowhunt`, `pieces`, `flowgen`; all on by default): a
 //! program that needs one compiles only that generated crate.
