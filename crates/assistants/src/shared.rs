@@ -222,13 +222,13 @@ where
 {
     let mut pacer = policy.pacer();
     loop {
-        // Boxed: a poll's future (a whole HTTP call, kilobytes) then lives only while it runs,
-        // not in every sleeping loop's task.
         // A closed semaphore (never: nothing closes it) would only mean no bound.
         let permit = match &loops.in_flight {
             Some(in_flight) => in_flight.acquire().await.ok(),
             None => None,
         };
+        // Boxed: a poll's future (a whole HTTP call, kilobytes) then lives only while it runs,
+        // not in every sleeping loop's task.
         let step = Box::pin(poll(entry.tx.clone())).await;
         drop(permit);
         if step == Step::Stop {
