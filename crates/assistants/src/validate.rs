@@ -67,8 +67,30 @@ mod tests {
                 "{bad:?}"
             );
         }
-        for good in ["k2j4h6g8f0d1s3a", "...", ".hidden", "a/b", "a..b"] {
+        for good in [
+            "k2j4h6g8f0d1s3a",
+            "...",
+            ".hidden",
+            "a/b",
+            "a..b",
+            &"x".repeat(MAX_ID_BYTES),
+        ] {
             assert!(check_id("chat id", good).is_ok(), "{good:?}");
         }
+    }
+
+    #[test]
+    fn a_message_up_to_the_limit_passes_and_one_byte_more_is_rejected() {
+        let settings = Settings::default().with_max_message_bytes(16);
+        assert!(check_message(&settings, &"x".repeat(16)).is_ok());
+        let error = check_message(&settings, &"x".repeat(17)).unwrap_err();
+        assert!(
+            matches!(&error, Error::InvalidArgument(m) if m.contains("17 bytes") && m.contains("Settings::max_message_bytes")),
+            "{error:?}"
+        );
+        assert!(matches!(
+            check_message(&settings, " \n"),
+            Err(Error::InvalidArgument(_))
+        ));
     }
 }
