@@ -158,6 +158,21 @@ impl Watch {
         };
     }
 
+    /// How long to wait before the next connection: not at all for the first one or after a
+    /// connection that stayed up, the retry policy's delay after failures.
+    fn backoff(&mut self) -> Option<Duration> {
+        if self.failures == 0 {
+            return None;
+        }
+        let caller = &self.pieces.inner.caller;
+        let delay = caller
+            .settings
+            .retry
+            .delay(self.failures.min(8), &caller.jitter)
+            .max(self.pacer.next(false));
+        Some(delay)
+    }
+
     /// Opens the socket (its first frame is the full list, reconciled) or, failing that, polls
     /// the identifiers snapshot once, after a backoff.
     async fn connect_or_poll(&mut self) -> Result<(), Error> {
@@ -194,23 +209,6 @@ impl Watch {
                 Ok(())
             }
         }
-    }
-}
-
-impl Watch {
-    /// How long to wait before the next connection: not at all for the first one or after a
-    /// connection that stayed up, the retry policy's delay after failures.
-    fn backoff(&mut self) -> Option<Duration> {
-        if self.failures == 0 {
-            return None;
-        }
-        let caller = &self.pieces.inner.caller;
-        let delay = caller
-            .settings
-            .retry
-            .delay(self.failures.min(8), &caller.jitter)
-            .max(self.pacer.next(false));
-        Some(delay)
     }
 }
 
